@@ -1,0 +1,25 @@
+"""The CLI entry point: version and help work without any cluster."""
+
+import subprocess
+import sys
+
+import kubedra
+from kubedra.cli.main import main
+
+
+def test_version_flag(capsys):
+    try:
+        main(["--version"])
+    except SystemExit as exc:
+        assert exc.code == 0
+    assert kubedra.__version__ in capsys.readouterr().out
+
+
+def test_no_command_prints_help_and_fails(capsys):
+    assert main([]) == 2
+    assert "usage: kubedra" in capsys.readouterr().out
+
+
+def test_console_entry_runs_as_module():
+    out = subprocess.run([sys.executable, "-m", "kubedra", "--help"], capture_output=True, text=True, check=True)
+    assert "COMMAND" in out.stdout
