@@ -1,0 +1,1 @@
+"""kubedra benchmarks: scripts that print figures (see docs/performance.md)."""
