@@ -23,3 +23,10 @@ def test_no_command_prints_help_and_fails(capsys):
 def test_console_entry_runs_as_module():
     out = subprocess.run([sys.executable, "-m", "kubedra", "--help"], capture_output=True, text=True, check=True)
     assert "COMMAND" in out.stdout
+
+
+def test_every_command_module_imports():
+    from kubedra.cli.main import broken_commands, build_parser
+
+    build_parser()
+    assert broken_commands() == {}

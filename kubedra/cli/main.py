@@ -2,7 +2,9 @@
 
 Sub-commands live one per module in this package; each module that defines
 ``register(subparsers)`` is discovered here, so adding a command never means
-editing a central table (and parallel work never collides on one file).
+editing a central table. A module that fails to import is reported as broken
+(``kubedra <module>`` explains why) instead of taking every other command down;
+``broken_commands()`` lets the test suite insist there are none.
 """
 
 from __future__ import annotations
@@ -11,9 +13,24 @@ import argparse
 import importlib
 import pkgutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import kubedra
+
+_BROKEN: dict[str, str] = {}
+
+
+def broken_commands() -> dict[str, str]:
+    """Command modules that failed to import while building the parser, with the error."""
+    return dict(_BROKEN)
+
+
+def _broken_handler(name: str, error: str) -> Callable[[argparse.Namespace], int]:
+    def handler(_: argparse.Namespace) -> int:
+        print(f"kubedra {name}: this command is unavailable: {error}", file=sys.stderr)
+        return 1
+
+    return handler
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
         if info.name in ("main", "__main__") or info.name.startswith("_"):
             continue
-        module = importlib.import_module(f"kubedra.cli.{info.name}")
+        try:
+            module = importlib.import_module(f"kubedra.cli.{info.name}")
+        except Exception as exc:  # one broken module must not break the other commands
+            _BROKEN[info.name] = f"{type(exc).__name__}: {exc}"
+            broken = subparsers.add_parser(info.name, help=f"(unavailable: {type(exc).__name__})")
+            broken.set_defaults(handler=_broken_handler(info.name, _BROKEN[info.name]))
+            continue
         register = getattr(module, "register", None)
         if callable(register):
             register(subparsers)
