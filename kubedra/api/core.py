@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from kubedra.api.meta import ABSENT, Condition, ListMeta, Model, ObjectMeta
+from kubedra.api.meta import ABSENT, Condition, ListMeta, Model, ObjectMeta, fill_type_meta
 from kubedra.api.quantity_field import QuantityStr
 
 __all__ = [
@@ -96,11 +96,14 @@ class NodeStatus(Model, kw_only=True):
 
 
 class Node(Model, kw_only=True):
-    api_version: str = "v1"
-    kind: str = "Node"
+    api_version: str = ABSENT
+    kind: str = ABSENT
     metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
     spec: NodeSpec | None = None
     status: NodeStatus | None = None
+
+    def __post_init__(self) -> None:
+        fill_type_meta(self, "v1", "Node")
 
 
 class EnvVar(Model, kw_only=True):
@@ -196,11 +199,14 @@ class PodStatus(Model, kw_only=True):
 
 
 class Pod(Model, kw_only=True):
-    api_version: str = "v1"
-    kind: str = "Pod"
+    api_version: str = ABSENT
+    kind: str = ABSENT
     metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
     spec: PodSpec | None = None
     status: PodStatus | None = None
+
+    def __post_init__(self) -> None:
+        fill_type_meta(self, "v1", "Pod")
 
 
 Condition = Condition

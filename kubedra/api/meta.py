@@ -23,6 +23,18 @@ class _AbsentStr(str):
 ABSENT: str = _AbsentStr("")
 
 
+def fill_type_meta(obj: Any, api_version: str, kind: str) -> None:
+    """Set apiVersion/kind of a top-level object when absent (called from ``__post_init__``).
+
+    They must not be plain field defaults: ``omit_defaults`` compares by identity, so an interned
+    literal such as ``"ResourceClaim"`` equal to the default would be dropped on encode.
+    """
+    if not obj.api_version:
+        obj.api_version = api_version
+    if not obj.kind:
+        obj.kind = kind
+
+
 class Model(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
     """Base of all API structs: camelCase JSON names, absent fields stay absent."""
 

@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from kubedra.api.core import NodeSelector
-from kubedra.api.meta import ABSENT, Condition, Model, ObjectMeta
+from kubedra.api.meta import ABSENT, Condition, Model, ObjectMeta, fill_type_meta
 from kubedra.api.quantity_field import QuantityStr
 
 GROUP = "resource.k8s.io"
@@ -140,10 +140,13 @@ class ResourceSliceSpec(Model, kw_only=True):
 
 
 class ResourceSlice(Model, kw_only=True):
-    api_version: str = API_VERSION
-    kind: str = "ResourceSlice"
+    api_version: str = ABSENT
+    kind: str = ABSENT
     metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
     spec: ResourceSliceSpec = msgspec.field(default_factory=ResourceSliceSpec)
+
+    def __post_init__(self) -> None:
+        fill_type_meta(self, API_VERSION, "ResourceSlice")
 
 
 # --- DeviceClass ---------------------------------------------------------------------------------
@@ -160,10 +163,13 @@ class DeviceClassSpec(Model, kw_only=True):
 
 
 class DeviceClass(Model, kw_only=True):
-    api_version: str = API_VERSION
-    kind: str = "DeviceClass"
+    api_version: str = ABSENT
+    kind: str = ABSENT
     metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
     spec: DeviceClassSpec = msgspec.field(default_factory=DeviceClassSpec)
+
+    def __post_init__(self) -> None:
+        fill_type_meta(self, API_VERSION, "DeviceClass")
 
 
 # --- ResourceClaim spec --------------------------------------------------------------------------
@@ -291,11 +297,14 @@ class ResourceClaimStatus(Model, kw_only=True):
 
 
 class ResourceClaim(Model, kw_only=True):
-    api_version: str = API_VERSION
-    kind: str = "ResourceClaim"
+    api_version: str = ABSENT
+    kind: str = ABSENT
     metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
     spec: ResourceClaimSpec = msgspec.field(default_factory=ResourceClaimSpec)
     status: ResourceClaimStatus | None = None
+
+    def __post_init__(self) -> None:
+        fill_type_meta(self, API_VERSION, "ResourceClaim")
 
 
 # --- ResourceClaimTemplate -----------------------------------------------------------------------
@@ -307,10 +316,13 @@ class ResourceClaimTemplateSpec(Model, kw_only=True):
 
 
 class ResourceClaimTemplate(Model, kw_only=True):
-    api_version: str = API_VERSION
-    kind: str = "ResourceClaimTemplate"
+    api_version: str = ABSENT
+    kind: str = ABSENT
     metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
     spec: ResourceClaimTemplateSpec = msgspec.field(default_factory=ResourceClaimTemplateSpec)
+
+    def __post_init__(self) -> None:
+        fill_type_meta(self, API_VERSION, "ResourceClaimTemplate")
 
 
 # --- DeviceTaintRule (v1beta2 / v1alpha3 in 1.36; modelled here for the allocator) ----------------
@@ -332,11 +344,14 @@ class DeviceTaintRuleStatus(Model, kw_only=True):
 
 
 class DeviceTaintRule(Model, kw_only=True):
-    api_version: str = f"{GROUP}/v1beta2"
-    kind: str = "DeviceTaintRule"
+    api_version: str = ABSENT
+    kind: str = ABSENT
     metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
     spec: DeviceTaintRuleSpec = msgspec.field(default_factory=DeviceTaintRuleSpec)
     status: DeviceTaintRuleStatus | None = None
+
+    def __post_init__(self) -> None:
+        fill_type_meta(self, f"{GROUP}/v1beta2", "DeviceTaintRule")
 
 
 def device_id(driver: str, pool: str, device: str) -> str:

@@ -1,0 +1,252 @@
+"""Scheduler throughput shaped like scheduler_perf's DRA workloads (pods/s, end to end).
+
+Everything goes through the API server: the benchmark creates pods, the ResourceClaim controller
+creates their claims from the template, the scheduler allocates and binds; a pod counts when the
+API server has it bound. Nodes, ResourceSlices (one per node, pool = node name, ``maxClaimsPerNode``
+devices ``instance-<i>`` with model/family/driverVersion/numa attributes and 1Gi memory) and the
+DeviceClass are created by the benchmark, like upstream's ``createResourceDriver``.
+
+Workloads (upstream names in docs/performance/scheduler.md):
+  template      SchedulingWithResourceClaimTemplate: init pods fill half, measured pods fill the rest
+  empty / half / full   SteadyStateClusterResourceClaimTemplate: 0 / 50% / all-but-10 devices
+                pre-allocated, then pods are created, scheduled and deleted for --duration seconds
+  selector      steady state on an empty cluster, template with CEL selectors (driverVersion, memory)
+  match         steady state on an empty cluster, template with a matchAttribute constraint
+
+    python benchmarks/bench_scheduler.py --workload all
+    python benchmarks/bench_scheduler.py --workload template --nodes 500 --transport http
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from kubedra.controlplane.apiserver.app import Config, ControlPlane
+from kubedra.controlplane.client import Client, HTTPClient, Informer, LocalClient
+from kubedra.controlplane.manager import Manager
+
+DRIVER = "test-driver.cdi.k8s.io"
+NS = "bench"
+
+
+def slice_for(node: str, devices: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "resource.k8s.io/v1", "kind": "ResourceSlice", "metadata": {"name": node},
+        "spec": {
+            "driver": DRIVER, "nodeName": node, "pool": {"name": node, "generation": 1, "resourceSliceCount": 1},
+            "devices": [
+                {"name": f"instance-{i}",
+                 "attributes": {"model": {"string": "A100"}, "family": {"string": "GPU"},
+                                "driverVersion": {"version": "1.2.3"}, "dra.example.com/numa": {"int": i}},
+                 "capacity": {"memory": {"value": "1Gi"}}}
+                for i in range(devices)
+            ],
+        },
+    }
+
+
+def template(kind: str) -> dict[str, Any]:
+    exactly: dict[str, Any] = {"deviceClassName": "test-class"}
+    devices: dict[str, Any] = {"requests": [{"name": "req-0", "exactly": exactly}]}
+    if kind == "selector":
+        exactly["selectors"] = [
+            {"cel": {"expression": f'device.attributes["{DRIVER}"].driverVersion.isGreaterThan(semver("1.0.0"))'}},
+            {"cel": {"expression": f'device.capacity["{DRIVER}"].memory.compareTo(quantity("1Gi")) >= 0'}},
+        ]
+    if kind == "match":
+        devices["constraints"] = [{"matchAttribute": f"{DRIVER}/model"}]
+    return {"apiVersion": "resource.k8s.io/v1", "kind": "ResourceClaimTemplate",
+            "metadata": {"name": "test-claim-template", "namespace": NS}, "spec": {"spec": {"devices": devices}}}
+
+
+def pod(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": NS},
+        "spec": {"containers": [{"name": "c", "image": "pause", "resources": {"claims": [{"name": "resource"}]}}],
+                 "resourceClaims": [{"name": "resource", "resourceClaimTemplateName": "test-claim-template"}]},
+    }
+
+
+class BoundCounter:
+    """Counts pods the API server reports bound (a pods informer in the benchmark process)."""
+
+    def __init__(self, client: Client) -> None:
+        self.cond = threading.Condition()
+        self.bound: set[str] = set()
+        self.events: list[str] = []
+        self.informer = Informer(client, "pods", namespace=NS, handler=self._handle)
+
+    def _handle(self, etype: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
+        name = obj["metadata"]["name"]
+        if etype != "DELETED" and (obj.get("spec") or {}).get("nodeName") and name not in self.bound:
+            with self.cond:
+                self.bound.add(name)
+                self.events.append(name)
+                self.cond.notify_all()
+
+    def wait(self, n: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while len(self.bound) < n:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.cond.wait(left)
+        return True
+
+
+def preallocate(client: Client, nodes: list[str], devices: int, count: int) -> None:
+    """Claims allocated directly in the API (upstream's allocResourceClaims), spread over nodes."""
+    made = 0
+    for d in range(devices):
+        for node in nodes:
+            if made >= count:
+                return
+            name = f"init-{made}"
+            claim = client.create("resourceclaims", {
+                "apiVersion": "resource.k8s.io/v1", "kind": "ResourceClaim",
+                "metadata": {"name": name, "namespace": NS},
+                "spec": {"devices": {"requests": [{"name": "req-0", "exactly": {"deviceClassName": "test-class"}}]}},
+            }, namespace=NS)
+            claim["status"] = {"allocation": {
+                "devices": {"results": [{"request": "req-0", "driver": DRIVER, "pool": node, "device": f"instance-{d}"}]},
+                "nodeSelector": {"nodeSelectorTerms": [{"matchFields": [
+                    {"key": "metadata.name", "operator": "In", "values": [node]}]}]}}}
+            client.update("resourceclaims", claim, subresource="status")
+            made += 1
+
+
+def setup(client: Client, nodes: int, devices: int, kind: str) -> list[str]:
+    client.create("namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    client.create("deviceclasses", {"apiVersion": "resource.k8s.io/v1", "kind": "DeviceClass",
+                                    "metadata": {"name": "test-class"},
+                                    "spec": {"selectors": [{"cel": {"expression": f'device.driver == "{DRIVER}"'}}]}})
+    names = [f"scheduler-perf-dra-{i}" for i in range(nodes)]
+    for n in names:
+        client.create("nodes", {"apiVersion": "v1", "kind": "Node", "metadata": {"name": n}})
+        client.create("resourceslices", slice_for(n, devices))
+    client.create("resourceclaimtemplates", template(kind), namespace=NS)
+    return names
+
+
+def run_template(client: Client, counter: BoundCounter, total: int) -> dict[str, Any]:
+    init = total // 2
+    for i in range(init):
+        client.create("pods", pod(f"init-{i}"), namespace=NS)
+    if not counter.wait(init, timeout=600):
+        raise SystemExit(f"init pods not scheduled: {len(counter.bound)}/{init}")
+    start = time.monotonic()
+    for i in range(total - init):
+        client.create("pods", pod(f"measured-{i}"), namespace=NS)
+    ok = counter.wait(total, timeout=600)
+    elapsed = time.monotonic() - start
+    measured = len(counter.bound) - init
+    return {"measured_pods": measured, "seconds": round(elapsed, 2), "pods_per_second": round(measured / elapsed, 1),
+            "complete": ok}
+
+
+def run_steady(client: Client, counter: BoundCounter, in_flight: int, duration: float) -> dict[str, Any]:
+    """Keep ``in_flight`` pods pending; each bound pod is deleted and replaced (upstream steadyState)."""
+    seq = 0
+    for _ in range(in_flight):
+        client.create("pods", pod(f"steady-{seq}"), namespace=NS)
+        seq += 1
+    handled = 0
+    start = time.monotonic()
+    while time.monotonic() - start < duration:
+        with counter.cond:
+            if len(counter.events) <= handled:
+                counter.cond.wait(0.05)
+            fresh = counter.events[handled:]
+            handled = len(counter.events)
+        for name in fresh:
+            client.delete("pods", name, namespace=NS, grace_period_seconds=0)
+            client.create("pods", pod(f"steady-{seq}"), namespace=NS)
+            seq += 1
+    elapsed = time.monotonic() - start
+    return {"scheduled_pods": handled, "seconds": round(elapsed, 2), "pods_per_second": round(handled / elapsed, 1)}
+
+
+def run(workload: str, nodes: int, devices: int, pods: int, duration: float, transport: str) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="kubedra-bench-") as tmp:
+        server: subprocess.Popen[bytes] | None = None
+        plane: ControlPlane | None = None
+        client: Client
+        if transport == "http":
+            server = subprocess.Popen(
+                [sys.executable, "-m", "kubedra.controlplane.apiserver", "--data-dir", tmp, "--port", "0",
+                 "--storage", "memory"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            kubeconfig = Path(tmp) / "kubeconfig"
+            deadline = time.monotonic() + 60
+            while not kubeconfig.exists():
+                if time.monotonic() > deadline:
+                    raise SystemExit("API server did not start")
+                time.sleep(0.1)
+            time.sleep(0.2)
+            client = HTTPClient.from_kubeconfig(kubeconfig)
+        else:
+            plane = ControlPlane(Config(data_dir=Path(tmp), storage="memory", port=0, history_size=200_000))
+            client = LocalClient(plane.registry)
+        try:
+            kind = workload if workload in ("selector", "match") else "plain"
+            t0 = time.monotonic()
+            names = setup(client, nodes, devices, kind)
+            capacity = nodes * devices
+            pre = {"half": capacity // 2, "full": capacity - 10}.get(workload, 0)
+            preallocate(client, names, devices, pre)
+            setup_s = time.monotonic() - t0
+            counter = BoundCounter(client)
+            counter.informer.start()
+            counter.informer.wait_synced()
+            manager = Manager(client, scheduler_options={"explain": False})
+            t1 = time.monotonic()
+            manager.start()
+            sync_s = time.monotonic() - t1
+            try:
+                if workload == "template":
+                    result = run_template(client, counter, min(pods, capacity))
+                else:
+                    result = run_steady(client, counter, 10, duration)
+            finally:
+                manager.stop()
+                counter.informer.stop()
+            assert manager.scheduler is not None
+            result.update(workload=workload, nodes=nodes, devices_per_node=devices, transport=transport,
+                          preallocated=pre, setup_seconds=round(setup_s, 1), informer_sync_seconds=round(sync_s, 1),
+                          scheduling_attempts=manager.scheduler.attempts)
+            return result
+        finally:
+            if server is not None:
+                server.terminate()
+                server.wait(timeout=10)
+            if plane is not None:
+                plane.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workload", default="all",
+                        choices=("all", "template", "empty", "half", "full", "selector", "match"))
+    parser.add_argument("--nodes", type=int, default=500)
+    parser.add_argument("--devices", type=int, default=10, help="devices per node = maxClaimsPerNode")
+    parser.add_argument("--pods", type=int, default=5000, help="template workload: init + measured pods")
+    parser.add_argument("--duration", type=float, default=10.0, help="steady-state workloads: seconds")
+    parser.add_argument("--transport", choices=("local", "http"), default="local")
+    args = parser.parse_args()
+    workloads = ["template", "empty", "half", "full", "selector", "match"] if args.workload == "all" else [args.workload]
+    for w in workloads:
+        result = run(w, args.nodes, args.devices, args.pods, args.duration, args.transport)
+        print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

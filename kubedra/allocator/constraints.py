@@ -1,0 +1,186 @@
+"""Claim constraints: ``matchAttribute`` and ``distinctAttribute`` (with and without list attributes).
+
+Semantics are v0.36.2's, quirks included, because the scheduler's choice must be reproducible:
+* matchAttribute keeps only a device count; the first device fixes the value (with list attributes,
+  the running intersection, which is not widened again on ``remove`` until the set empties);
+* distinctAttribute stores values keyed by request name, so devices of one request overwrite each
+  other and only the latest is compared.
+"""
+
+from __future__ import annotations
+
+from kubedra.allocator.devices import PreparedDevice
+from kubedra.api.resource import DeviceAttribute
+
+Value = tuple[str, object]
+
+
+def lookup_attribute(device: PreparedDevice, name: str) -> DeviceAttribute | None:
+    """``domain/id``: exact key first, then the bare ``id`` when the domain is the device's driver."""
+    memo = device.cel_inputs
+    key = ("attribute", name)
+    if key in memo:
+        found: DeviceAttribute | None = memo[key]
+        return found
+    found = memo[key] = _lookup(device, name)
+    return found
+
+
+def _lookup(device: PreparedDevice, name: str) -> DeviceAttribute | None:
+    attrs = device.attributes
+    found = attrs.get(name)
+    if found is not None:
+        return found
+    domain, sep, ident = name.partition("/")
+    if not sep or domain != device.id.driver:
+        return None
+    return attrs.get(ident)
+
+
+def scalar_value(attr: DeviceAttribute) -> Value | None:
+    """The single typed value, checked in upstream's order; None for an empty or list attribute."""
+    if attr.string is not None:
+        return ("string", attr.string)
+    if attr.int_ is not None:
+        return ("int", attr.int_)
+    if attr.bool_ is not None:
+        return ("bool", attr.bool_)
+    if attr.version is not None:
+        return ("version", attr.version)
+    return None
+
+
+def value_set(attr: DeviceAttribute) -> frozenset[Value] | None:
+    """With list attributes every value is a set; a scalar is a one-element set."""
+    scalar = scalar_value(attr)
+    if scalar is not None:
+        return frozenset((scalar,))
+    for kind, values in (
+        ("string", attr.strings),
+        ("int", attr.ints),
+        ("bool", attr.bools),
+        ("version", attr.versions),
+    ):
+        if values is not None:
+            return frozenset((kind, v) for v in values)
+    return None
+
+
+class Constraint:
+    """Base: which requests a constraint applies to (empty list = all)."""
+
+    __slots__ = ("attribute", "lists", "requests")
+
+    def __init__(self, attribute: str, requests: list[str] | None, lists: bool) -> None:
+        self.attribute = attribute
+        self.requests = frozenset(requests or ())
+        self.lists = lists
+
+    def applies(self, base: str, sub: str) -> bool:
+        reqs = self.requests
+        if not reqs:
+            return True
+        if base in reqs:
+            return True
+        return bool(sub) and f"{base}/{sub}" in reqs
+
+    def add(self, base: str, sub: str, device: PreparedDevice) -> bool:
+        raise NotImplementedError
+
+    def remove(self, base: str, sub: str, device: PreparedDevice) -> None:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
+class MatchAttribute(Constraint):
+    __slots__ = ("count", "current", "current_set", "current_value")
+
+    def __init__(self, attribute: str, requests: list[str] | None, lists: bool) -> None:
+        super().__init__(attribute, requests, lists)
+        self.count = 0
+        self.current: DeviceAttribute | None = None
+        self.current_value: Value | None = None
+        self.current_set: frozenset[Value] | None = None
+
+    def describe(self) -> str:
+        return f"matchAttribute {self.attribute}"
+
+    def add(self, base: str, sub: str, device: PreparedDevice) -> bool:
+        if not self.applies(base, sub):
+            return True
+        attr = lookup_attribute(device, self.attribute)
+        if attr is None:
+            return False
+        if self.lists:
+            values = value_set(attr)
+            if values is None:
+                return False
+            if self.count == 0:
+                self.current_set = values
+            else:
+                assert self.current_set is not None
+                common = self.current_set & values
+                if not common:
+                    return False
+                self.current_set = common
+            self.count += 1
+            return True
+        if self.count == 0:
+            self.current = attr
+            self.current_value = scalar_value(attr)
+            self.count = 1
+            return True
+        if attr is self.current:
+            self.count += 1
+            return True
+        new = scalar_value(attr)
+        if new is None or new != self.current_value:
+            return False
+        self.count += 1
+        return True
+
+    def remove(self, base: str, sub: str, device: PreparedDevice) -> None:
+        if self.applies(base, sub):
+            self.count -= 1
+
+
+class DistinctAttribute(Constraint):
+    __slots__ = ("values",)
+
+    def __init__(self, attribute: str, requests: list[str] | None, lists: bool) -> None:
+        super().__init__(attribute, requests, lists)
+        # Keyed by request name (v0.36.2 quirk): a later device of the same request replaces the entry.
+        self.values: dict[str, DeviceAttribute] = {}
+
+    def describe(self) -> str:
+        return f"distinctAttribute {self.attribute}"
+
+    def add(self, base: str, sub: str, device: PreparedDevice) -> bool:
+        if not self.applies(base, sub):
+            return True
+        attr = lookup_attribute(device, self.attribute)
+        if attr is None:
+            return False
+        if self.lists:
+            new_set = value_set(attr)
+            if new_set is None:
+                return False
+            for stored in self.values.values():
+                stored_set = value_set(stored)
+                if stored_set is not None and stored_set & new_set:
+                    return False
+        elif self.values:
+            new = scalar_value(attr)
+            if new is None:
+                return False
+            for stored in self.values.values():
+                if scalar_value(stored) == new:
+                    return False
+        self.values[base] = attr
+        return True
+
+    def remove(self, base: str, sub: str, device: PreparedDevice) -> None:
+        if self.applies(base, sub):
+            self.values.pop(base, None)

@@ -1,0 +1,370 @@
+"""Server-side apply and field ownership (``metadata.managedFields``).
+
+``kubectl apply --server-side`` and helm 4 send the whole desired object as
+``application/apply-patch+yaml``; the server merges it, records which manager
+owns which field (FieldsV1), refuses to overwrite another manager's field with a
+409 unless ``force``, and removes fields a manager stopped applying. Ordinary
+writes (create, update, patch) also move ownership, through
+``update_managed_fields``, so later applies see who set what.
+
+Kubernetes does this with structured-merge-diff (Go); there is no Python
+implementation, so this is ours, built on the list table in ``_patch_schema``.
+The caller converts ``current`` to the applied apiVersion first; identity
+fields (name, uid, resourceVersion, ...) of ``current`` are never changed here.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubedra.controlplane.apiserver._patch_fieldpath import (
+    IGNORED_META,
+    IGNORED_TOP,
+    FieldPathError,
+    FieldSet,
+    Path,
+    canonical,
+    format_path,
+    from_fields_v1,
+    is_prefix,
+    item_key,
+    object_values,
+    remove,
+    resolve,
+    to_fields_v1,
+)
+from kubedra.controlplane.apiserver._patch_schema import list_meta
+from kubedra.controlplane.apiserver.patch import json_copy, json_equal
+
+APPLY = "Apply"
+UPDATE = "Update"
+BEFORE_FIRST_APPLY = "before-first-apply"
+
+
+class ApplyError(Exception):
+    """An apply request that cannot be processed (400 malformed, 422 invalid)."""
+
+    status = 422
+    reason = "Invalid"
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+            self.reason = "BadRequest" if status == 400 else self.reason
+
+
+class ApplyConflict(ApplyError):
+    """Applied fields that other managers own with different values (409 Conflict).
+
+    ``conflicts`` holds ``(manager description, field path)`` pairs; ``causes``
+    is the ``details.causes`` list of the kube Status (type FieldManagerConflict).
+    """
+
+    status = 409
+    reason = "Conflict"
+
+    def __init__(self, conflicts: list[tuple[str, str]]) -> None:
+        self.conflicts = conflicts
+        self.causes = [{"type": "FieldManagerConflict", "message": f"conflict with {who}", "field": path}
+                       for who, path in conflicts]
+        super().__init__(_conflict_message(conflicts))
+
+
+def _conflict_message(conflicts: list[tuple[str, str]]) -> str:
+    if len(conflicts) == 1:
+        who, path = conflicts[0]
+        return f"Apply failed with 1 conflict: conflict with {who}: {path}"
+    by_manager: dict[str, list[str]] = {}
+    for who, path in conflicts:
+        by_manager.setdefault(who, []).append(path)
+    lines = []
+    for who in sorted(by_manager):
+        lines.append(f"conflicts with {who}:")
+        lines.extend(f"- {path}" for path in by_manager[who])
+    return f"Apply failed with {len(conflicts)} conflicts: " + "\n".join(lines)
+
+
+@dataclass
+class ManagedFieldsEntry:
+    manager: str
+    operation: str
+    api_version: str
+    time: str | None
+    fields: FieldSet = field(default_factory=set)
+    subresource: str | None = None
+
+    def identity(self) -> tuple[str, str, str, str]:
+        # Apply entries are one per manager; Update entries are one per manager and apiVersion.
+        version = self.api_version if self.operation == UPDATE else ""
+        return (self.manager, self.operation, self.subresource or "", version)
+
+    def describe(self) -> str:
+        """How kube names the manager in conflict messages."""
+        text = f'"{self.manager}"'
+        if self.subresource:
+            text += f' with subresource "{self.subresource}"'
+        if self.operation == UPDATE:
+            text += f" using {self.api_version}"
+            if self.time:
+                text += f" at {self.time}"
+        return text
+
+    def encode(self) -> dict:
+        out: dict[str, Any] = {"manager": self.manager, "operation": self.operation, "apiVersion": self.api_version}
+        if self.time:
+            out["time"] = self.time
+        out["fieldsType"] = "FieldsV1"
+        out["fieldsV1"] = to_fields_v1(self.fields)
+        if self.subresource:
+            out["subresource"] = self.subresource
+        return out
+
+
+def decode_managed_fields(obj: dict | None) -> list[ManagedFieldsEntry]:
+    """The entries of ``obj``'s managedFields; raises ApplyError naming the bad entry."""
+    raw = ((obj or {}).get("metadata") or {}).get("managedFields") or []
+    if not isinstance(raw, list):
+        raise ApplyError("metadata.managedFields: must be a list")
+    entries = []
+    for i, item in enumerate(raw):
+        where = f"metadata.managedFields[{i}]"
+        if not isinstance(item, dict) or not isinstance(item.get("manager", ""), str):
+            raise ApplyError(f"{where}: must be an object with a manager string")
+        if item.get("operation") not in (APPLY, UPDATE):
+            raise ApplyError(f'{where}.operation: must be "Apply" or "Update"')
+        if item.get("fieldsType", "FieldsV1") != "FieldsV1":
+            raise ApplyError(f'{where}.fieldsType: must be "FieldsV1"')
+        try:
+            fields = from_fields_v1(item.get("fieldsV1") or {})
+        except FieldPathError as exc:
+            raise ApplyError(f"{where}.fieldsV1: {exc}") from exc
+        entries.append(ManagedFieldsEntry(
+            manager=item.get("manager", ""), operation=item["operation"], api_version=item.get("apiVersion", ""),
+            time=item.get("time"), fields=fields, subresource=item.get("subresource") or None))
+    return entries
+
+
+def _encode_all(entries: Iterable[ManagedFieldsEntry]) -> list[dict]:
+    """Non-empty entries, Apply first, then oldest first (kube's order)."""
+    kept = [e for e in entries if e.fields]
+    kept.sort(key=lambda e: (e.operation, e.time or "", e.manager, e.api_version, e.subresource or ""))
+    return [e.encode() for e in kept]
+
+
+def _set_managed_fields(obj: dict, entries: Iterable[ManagedFieldsEntry]) -> None:
+    encoded = _encode_all(entries)
+    metadata = obj.setdefault("metadata", {})
+    if encoded:
+        metadata["managedFields"] = encoded
+    else:
+        metadata.pop("managedFields", None)
+
+
+def _values_of(obj: dict, kind: str, what: str) -> dict[Path, Any]:
+    try:
+        return object_values(obj, kind)
+    except FieldPathError as exc:
+        raise ApplyError(f"{what}: {exc}") from exc
+
+
+def _fields_of(obj: dict, kind: str, what: str) -> FieldSet:
+    return set(_values_of(obj, kind, what))
+
+
+def _leaves(fields: FieldSet) -> FieldSet:
+    inner = {path[:i] for path in fields for i in range(1, len(path))}
+    return fields - inner
+
+
+def _prefixes(fields: Iterable[Path]) -> set[Path]:
+    return {path[:i] for path in fields for i in range(1, len(path))}
+
+
+def server_side_apply(current: dict | None, applied: dict, *, manager: str, force: bool, now: str,
+                      subresource: str | None = None, reset_fields: Iterable[str] = ()) -> dict:
+    """Apply ``applied`` for ``manager``; return the new object with updated managedFields.
+
+    ``current`` is None for a create. ``reset_fields`` names top-level fields the
+    caller ignores on this endpoint (``status`` for the main resource).
+    Raises ApplyConflict (409) or ApplyError (400/422).
+    """
+    if not isinstance(applied, dict):
+        raise ApplyError("the applied configuration must be an object", status=400)
+    for required in ("apiVersion", "kind"):
+        if not isinstance(applied.get(required), str) or not applied[required]:
+            raise ApplyError(f"{required}: Required value: the applied configuration must set {required}",
+                             status=400)
+    if (applied.get("metadata") or {}).get("managedFields") is not None:
+        raise ApplyError("metadata.managedFields must be nil", status=400)
+    if not manager:
+        raise ApplyError("PATCH requests with apply must set fieldManager", status=400)
+    kind = applied["kind"]
+    applied = {k: v for k, v in applied.items() if k not in set(reset_fields)}
+    applied_values = _values_of(applied, kind, "the applied configuration")
+    applied_fields = set(applied_values)
+    me = ManagedFieldsEntry(manager, APPLY, applied["apiVersion"], now, applied_fields, subresource)
+    if current is None:
+        result = _merge_into({}, applied, kind, (), creating=True)
+        _set_managed_fields(result, [me])
+        return result
+
+    entries = decode_managed_fields(current)
+    if not entries:
+        # An object nobody tracked yet: whoever wrote it owns everything it has.
+        entries = [ManagedFieldsEntry(BEFORE_FIRST_APPLY, UPDATE, current.get("apiVersion", ""), now,
+                                      _fields_of(current, kind, "the stored object"))]
+    previous = next((e for e in entries if e.identity() == me.identity()), None)
+    others = [e for e in entries if e is not previous]
+
+    current_values = _values_of(current, kind, "the stored object")
+    conflicts: list[tuple[ManagedFieldsEntry, Path]] = []
+    for path in sorted(_leaves(applied_fields)):
+        exists, old = (True, current_values[path]) if path in current_values else resolve(current, path, kind)
+        if not exists or json_equal(old, applied_values[path]):
+            continue
+        for other in others:
+            if isinstance(old, dict | list):  # the applied leaf replaces a whole subtree
+                conflicts.extend((other, owned) for owned in sorted(other.fields) if is_prefix(path, owned))
+            elif path in other.fields:
+                conflicts.append((other, path))
+    if conflicts and not force:
+        raise ApplyConflict([(other.describe(), format_path(path)) for other, path in conflicts])
+    for other, path in conflicts:
+        other.fields.discard(path)
+
+    result = _merge_into(json_copy(current), applied, kind, (), creating=False)
+    other_owned: FieldSet = set().union(*(o.fields for o in others))
+    keep_below = _prefixes(other_owned)
+    stale = (previous.fields if previous else set()) - applied_fields - other_owned
+    for path in sorted(stale, key=len):
+        if path in keep_below or _is_key_field(path):
+            continue
+        if remove(result, path, kind):
+            _prune_empty_parents(result, path, kind, applied_fields | other_owned)
+    present = _values_of(result, kind, "the merged object")
+    for other in others:
+        other.fields = {path for path in other.fields if path in present or resolve(result, path, kind)[0]}
+    _set_managed_fields(result, [me, *others])
+    return result
+
+
+def _is_key_field(path: Path) -> bool:
+    """A key field of a keyed-list item: it goes only with its item, never alone."""
+    return len(path) >= 2 and path[-2][0] == "k" and path[-1][0] == "f" and path[-1][1] in json.loads(path[-2][1])
+
+
+def _merge_into(target: dict, applied: dict, kind: str, names: tuple[str, ...], *, creating: bool) -> dict:
+    for key, value in applied.items():
+        if not creating and ((not names and key in IGNORED_TOP) or (names == ("metadata",) and key in IGNORED_META)):
+            continue
+        if value is None:
+            target.pop(key, None)
+        elif isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge_into(target[key], value, kind, (*names, key), creating=creating)
+        elif isinstance(value, list) and isinstance(target.get(key), list):
+            target[key] = _merge_list(target[key], value, kind, (*names, key))
+        else:
+            target[key] = _without_nulls(value)
+    return target
+
+
+def _merge_list(current: list, applied: list, kind: str, names: tuple[str, ...]) -> list:
+    meta = list_meta(kind, names)
+    if meta is not None and meta.list_type == "set":
+        present = {canonical(item) for item in current}
+        return current + [copy.deepcopy(i) for i in applied if canonical(i) not in present]
+    if meta is None or meta.list_type != "map" or not all(isinstance(i, dict) for i in current + applied):
+        return _without_nulls(applied)
+    merged = current
+    for item in applied:
+        key = item_key(item, meta)
+        index = next((i for i, old in enumerate(merged) if item_key(old, meta) == key), None)
+        if index is None:
+            merged.append(_without_nulls(item))
+        else:
+            _merge_into(merged[index], item, kind, names, creating=True)
+    return merged
+
+
+def _without_nulls(value: Any) -> Any:
+    """A copy of ``value`` with null members dropped (an explicit null means "not set")."""
+    copied = json_copy(value)
+    return _strip_nulls(copied) if isinstance(copied, dict | list) and _has_null(copied) else copied
+
+
+def _has_null(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(v is None or _has_null(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_null(v) for v in value)
+    return False
+
+
+def _strip_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_strip_nulls(v) for v in value]
+    return value
+
+
+def _prune_empty_parents(obj: dict, path: Path, kind: str, owned: FieldSet) -> None:
+    """After removing ``path``, drop map fields it left empty unless someone owns them."""
+    parent = path[:-1]
+    while len(parent) > 1 and parent[-1][0] == "f" and parent not in owned:
+        exists, value = resolve(obj, parent, kind)
+        if not exists or value not in ({}, []):
+            return
+        remove(obj, parent, kind)
+        parent = parent[:-1]
+
+
+def update_managed_fields(old: dict | None, new: dict, *, manager: str, now: str,
+                          subresource: str | None = None) -> dict:
+    """Record an ordinary write (create/update/patch) by ``manager``; returns ``new`` updated in place.
+
+    The manager gains every field whose value it changed; other managers lose
+    those fields. If the request itself rewrote ``metadata.managedFields`` (as
+    kubectl does when it upgrades client-side apply to server-side apply), the
+    written value is kept as is; an explicit empty list clears ownership.
+    """
+    kind = new.get("kind") or (old or {}).get("kind") or ""
+    old_raw = ((old or {}).get("metadata") or {}).get("managedFields")
+    new_meta = new.setdefault("metadata", {})
+    new_raw = new_meta.get("managedFields")
+    if new_raw is not None and new_raw != old_raw:
+        decode_managed_fields(new)  # validate
+        if not new_raw:
+            new_meta.pop("managedFields", None)
+        return new
+    entries = decode_managed_fields(old)
+    new_values = _values_of(new, kind, "the object")
+    new_fields = set(new_values)
+    if old is None:
+        changed = new_fields
+    else:
+        old_values = _values_of(old, kind, "the stored object")
+        changed = new_fields - old_values.keys()
+        for path in _leaves(new_fields) & old_values.keys():
+            if not json_equal(old_values[path], new_values[path]):
+                changed.add(path)
+    api_version = new.get("apiVersion", "")
+    me = ManagedFieldsEntry(manager, UPDATE, api_version, now, set(), subresource)
+    mine = next((e for e in entries if e.identity() == me.identity()), None)
+    for entry in entries:
+        if entry is not mine:
+            entry.fields = {p for p in entry.fields - changed if p in new_values or resolve(new, p, kind)[0]}
+    if mine is None:
+        mine = me
+        entries.append(mine)
+    mine.fields = {p for p in mine.fields if p in new_values or resolve(new, p, kind)[0]} | changed
+    if changed:
+        mine.time = now
+    _set_managed_fields(new, entries)
+    return new

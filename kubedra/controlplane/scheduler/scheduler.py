@@ -1,0 +1,311 @@
+"""kubedra's scheduler: informer events in, one scheduling loop, a pool of binding workers.
+
+Threads, not asyncio: a scheduling attempt is CPU work (node filters and the allocator), and the
+writes that follow are I/O that should overlap with the next attempt, as kube-scheduler's
+binding goroutines do. The loop thread owns decisions; binding workers only write and then
+report back. One lock guards the cache and the queue.
+
+Double allocation is impossible by construction: a decision is *assumed* in the cache before the
+loop moves on, and pods whose claims are still being written wait (``in the process of being
+allocated``) instead of deciding on stale state. After a restart everything is rebuilt from
+the API, where allocations are written before pods are bound.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from kubedra.allocator.features import Features
+from kubedra.api.codec import DecodeError, decode
+from kubedra.api.core import Node, Pod
+from kubedra.api.resource import DeviceClass, ResourceClaim, ResourceSlice
+from kubedra.controlplane.client import Client
+from kubedra.controlplane.scheduler.allocation import AllocatorFactory
+from kubedra.controlplane.scheduler.binder import SCHEDULER_NAME, Binder, BindError
+from kubedra.controlplane.scheduler.cache import ClaimKey, SchedulerCache, claim_key
+from kubedra.controlplane.scheduler.cycle import Cycle, Decision, FitFailure, with_reservation
+from kubedra.controlplane.scheduler.explain import explain_failure
+from kubedra.controlplane.scheduler.queue import SchedulingQueue
+
+log = logging.getLogger(__name__)
+
+# Do not repeat an identical FailedScheduling event/condition for a pod more often than this.
+EVENT_REPEAT_SECONDS = 30.0
+
+
+def pod_key(pod: Pod) -> str:
+    return f"{pod.metadata.namespace}/{pod.metadata.name}"
+
+
+def _terminal(pod: Pod) -> bool:
+    phase = pod.status.phase if pod.status else None
+    return phase in ("Succeeded", "Failed")
+
+
+def _schedulable_fingerprint(pod: Pod) -> tuple[Any, ...]:
+    """The parts of a pod whose change may make a failed attempt succeed."""
+    statuses = pod.status.resource_claim_statuses if pod.status else None
+    return (
+        pod.metadata.resource_version if pod.spec is None else None,
+        repr(pod.spec),
+        repr(statuses),
+        repr(pod.metadata.labels),
+    )
+
+
+class Scheduler:
+    def __init__(
+        self,
+        client: Client,
+        features: Features | None = None,
+        binding_workers: int = 8,
+        filter_timeout: float | None = 10.0,
+        explain: bool = True,
+        initial_backoff: float = 1.0,
+        max_backoff: float = 10.0,
+    ) -> None:
+        self.client = client
+        self.cache = SchedulerCache()
+        self.queue = SchedulingQueue(initial_backoff=initial_backoff, max_backoff=max_backoff)
+        self.cycle = Cycle(
+            AllocatorFactory(features or Features.defaults_1_36()), self.cache, filter_timeout=filter_timeout
+        )
+        self.binder = Binder(client)
+        self.explain = explain
+        self._lock = threading.Condition()
+        self._pods: dict[str, Pod] = {}
+        self._fingerprints: dict[str, tuple[Any, ...]] = {}
+        # Pods handed to a binding worker (or bound) whose informer copy may still say "pending".
+        self._binding: dict[str, str] = {}
+        self._in_flight: set[ClaimKey] = set()
+        self._last_failure: dict[str, tuple[str, float]] = {}
+        self._stop = threading.Event()
+        self._workers = ThreadPoolExecutor(max_workers=binding_workers, thread_name_prefix="bind")
+        self._thread: threading.Thread | None = None
+        self.scheduled = 0
+        self.attempts = 0
+
+    # --- informer handlers (called from the client's watch threads) ----------------------------
+
+    def on_pod(self, obj: dict[str, Any] | None, deleted: bool = False, key: str | None = None) -> None:
+        with self._lock:
+            pod = _decode(Pod, obj) if obj is not None else None
+            k = key or (pod_key(pod) if pod else "")
+            if deleted or pod is None or pod.spec is None or pod.metadata.deletion_timestamp or _terminal(pod) or pod.spec.node_name:
+                self._forget_pod(k)
+            elif (pod.spec.scheduler_name or SCHEDULER_NAME) != SCHEDULER_NAME:
+                return
+            elif self._binding.get(k) == pod.metadata.uid:
+                return  # we bound it; the informer has not seen the binding yet
+            else:
+                self._binding.pop(k, None)
+                self._pods[k] = pod
+                fp = _schedulable_fingerprint(pod)
+                changed = self._fingerprints.get(k) != fp
+                self._fingerprints[k] = fp
+                self.queue.add(k, self.cache.pod_priority(pod))
+                if changed:
+                    self.queue.pod_changed(k)
+            self._lock.notify_all()
+
+    def _forget_pod(self, k: str) -> None:
+        self._pods.pop(k, None)
+        self._fingerprints.pop(k, None)
+        self._binding.pop(k, None)
+        self._last_failure.pop(k, None)
+        self.queue.delete(k)
+
+    def on_claim(self, obj: dict[str, Any], deleted: bool = False) -> None:
+        claim = _decode(ResourceClaim, obj)
+        if claim is None:
+            return
+        with self._lock:
+            if deleted:
+                self.cache.delete_claim(claim.metadata.namespace or "", claim.metadata.name or "")
+            else:
+                self.cache.set_claim(claim)
+            self.queue.move_all()
+            self._lock.notify_all()
+
+    def on_slice(self, obj: dict[str, Any], deleted: bool = False) -> None:
+        s = _decode(ResourceSlice, obj)
+        if s is None:
+            return
+        with self._lock:
+            if deleted:
+                self.cache.delete_slice(s.metadata.name or "")
+            else:
+                self.cache.set_slice(s)
+            self.queue.move_all()
+            self._lock.notify_all()
+
+    def on_class(self, obj: dict[str, Any], deleted: bool = False) -> None:
+        c = _decode(DeviceClass, obj)
+        if c is None:
+            return
+        with self._lock:
+            if deleted:
+                self.cache.delete_class(c.metadata.name or "")
+            else:
+                self.cache.set_class(c)
+            self.queue.move_all()
+            self._lock.notify_all()
+
+    def on_node(self, obj: dict[str, Any], deleted: bool = False) -> None:
+        n = _decode(Node, obj)
+        if n is None:
+            return
+        with self._lock:
+            if deleted:
+                self.cache.delete_node(n.metadata.name or "")
+            else:
+                self.cache.set_node(n)
+            self.queue.move_all()
+            self._lock.notify_all()
+
+    def on_priority_class(self, obj: dict[str, Any], deleted: bool = False) -> None:
+        name = str((obj.get("metadata") or {}).get("name", ""))
+        with self._lock:
+            if deleted:
+                self.cache.priority_classes.pop(name, None)
+            else:
+                self.cache.priority_classes[name] = int(obj.get("value") or 0)
+
+    # --- running -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._lock:
+            self._lock.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._workers.shutdown(wait=True, cancel_futures=False)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with self._lock:
+                key = self.queue.pop()
+                if key is None:
+                    wait = self.queue.next_ready_in()
+                    self._lock.wait(timeout=1.0 if wait is None else min(max(wait, 0.01), 1.0))
+                    continue
+                try:
+                    self._attempt(key)
+                except Exception:  # never let one pod kill the loop
+                    log.exception("scheduling %s failed", key)
+                    self.queue.failed(key, unschedulable=False, event_generation=-1)
+
+    def run_once(self) -> bool:
+        """One attempt if a pod is ready (for tests and benchmarks that drive the loop)."""
+        with self._lock:
+            key = self.queue.pop()
+            if key is None:
+                return False
+            self._attempt(key)
+            return True
+
+    def _attempt(self, key: str) -> None:
+        pod = self._pods.get(key)
+        if pod is None:
+            self.queue.done(key)
+            return
+        self.attempts += 1
+        generation = self.queue.current_event_generation()
+        outcome = self.cycle.schedule(pod, self.cache, self._in_flight)
+        if isinstance(outcome, FitFailure):
+            self.queue.failed(key, unschedulable=outcome.unschedulable, event_generation=generation)
+            if not outcome.quiet:
+                self._report_failure(key, pod, outcome)
+            return
+        self._assume(key, pod, outcome)
+
+    def _assume(self, key: str, pod: Pod, decision: Decision) -> None:
+        for update in decision.updates:
+            self.cache.assume(with_reservation(update.claim, pod, update.allocation))
+            if update.allocation is not None:
+                self._in_flight.add(claim_key(update.claim))
+        self._binding[key] = pod.metadata.uid or ""
+        self._pods.pop(key, None)
+        self.queue.done(key)
+        node = self.cache.nodes[decision.node]
+        self._workers.submit(self._bind, key, pod, node, decision)
+
+    def _bind(self, key: str, pod: Pod, node: Node, decision: Decision) -> None:
+        written: list[tuple[ResourceClaim, bool]] = []
+        error: str | None = None
+        try:
+            for update in decision.updates:
+                confirmed = self.binder.reserve(update, pod, node)
+                written.append((update.claim, update.allocation is not None))
+                with self._lock:
+                    self.cache.confirm(confirmed)
+                    if update.allocation is not None:
+                        self._in_flight.discard(claim_key(update.claim))
+                        # Pods sharing the claim waited for this write; the informer event may
+                        # already have come and gone, so wake them here.
+                        self.queue.move_all()
+                    self._lock.notify_all()
+            self.binder.bind(pod, decision.node)
+        except BindError as exc:
+            error = str(exc)
+        except Exception as exc:
+            log.exception("binding %s to %s", key, decision.node)
+            error = f"binding failed: {exc}"
+        if error is None:
+            with self._lock:
+                self.scheduled += 1
+            return
+        for claim, allocated_by_us in written:
+            self.binder.unreserve(claim, pod, allocated_by_us)
+        with self._lock:
+            for update in decision.updates:
+                ck = claim_key(update.claim)
+                self._in_flight.discard(ck)
+                self.cache.forget(*ck)
+            if self._binding.get(key) == pod.metadata.uid:
+                del self._binding[key]
+                self._pods[key] = pod
+                self.queue.add(key, self.cache.pod_priority(pod))
+            self.queue.move_all()
+            self._lock.notify_all()
+        self.binder.event(pod, "Warning", "FailedScheduling", f"Binding rejected: {error}")
+
+    def _report_failure(self, key: str, pod: Pod, outcome: FitFailure) -> None:
+        """PodScheduled=False + FailedScheduling event, not repeated while nothing changed."""
+        now = time.monotonic()
+        last = self._last_failure.get(key)
+        if last is not None and last[0] == outcome.message and now - last[1] < EVENT_REPEAT_SECONDS:
+            return
+        self._last_failure[key] = (outcome.message, now)
+        message = outcome.message
+        if outcome.first_failed_claim is not None and self.explain:
+            summary = explain_failure(
+                outcome.first_failed_claim, self.cache, list(self.cache.nodes.values()), self.cycle.factory.features
+            )
+            if summary:
+                message = f"{message} {summary}"
+        reason = "Unschedulable" if outcome.unschedulable else "SchedulerError"
+        self._workers.submit(self.binder.unschedulable, pod, message, reason)
+
+    # --- introspection -------------------------------------------------------------------------
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self.queue)
+
+
+def _decode(model: type[Any], obj: dict[str, Any]) -> Any:
+    try:
+        return decode(model, obj)
+    except DecodeError as exc:
+        meta = obj.get("metadata") or {}
+        log.warning("ignoring %s %s/%s: %s", obj.get("kind"), meta.get("namespace"), meta.get("name"), exc)
+        return None

@@ -1,0 +1,121 @@
+"""Pure parts of the scheduler: node filters, fit messages, the queue, claim names."""
+
+from __future__ import annotations
+
+import pytest
+
+from kubedra.api.codec import decode
+from kubedra.api.core import Node, Pod
+from kubedra.controlplane.controllers.claimnames import ClaimNameError, claim_name, generate_name
+from kubedra.controlplane.scheduler import nodefit
+from kubedra.controlplane.scheduler.queue import SchedulingQueue
+
+
+def node(name: str, labels: dict[str, str] | None = None, taints: list[dict] | None = None, **spec) -> Node:
+    return decode(Node, {"metadata": {"name": name, "labels": labels or {}}, "spec": {"taints": taints or [], **spec}})
+
+
+def pod(spec: dict, status: dict | None = None) -> Pod:
+    return decode(Pod, {"metadata": {"name": "p", "namespace": "ns", "uid": "u1"}, "spec": spec, "status": status or {}})
+
+
+def test_node_selector_and_affinity() -> None:
+    p = pod({"nodeSelector": {"gpu": "yes"}})
+    assert nodefit.check_node(p, node("a", {"gpu": "yes"}), None) is None
+    assert nodefit.check_node(p, node("b"), None) == nodefit.REASON_AFFINITY
+    aff = pod({"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["z1", "z2"]},
+                              {"key": "size", "operator": "Gt", "values": ["4"]}]},
+        {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["special"]}]},
+    ]}}}})
+    required = nodefit.required_node_affinity(aff)
+    assert nodefit.check_node(aff, node("x", {"zone": "z1", "size": "8"}), required) is None
+    assert nodefit.check_node(aff, node("x", {"zone": "z1", "size": "2"}), required) == nodefit.REASON_AFFINITY
+    assert nodefit.check_node(aff, node("special"), required) is None
+    assert nodefit.check_node(aff, node("other", {"zone": "z3"}), required) == nodefit.REASON_AFFINITY
+
+
+def test_bad_affinity_names_the_field() -> None:
+    bad = pod({"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+        "nodeSelectorTerms": "oops"}}}})
+    with pytest.raises(nodefit.AffinityError, match=r"requiredDuringSchedulingIgnoredDuringExecution\.nodeSelectorTerms"):
+        nodefit.required_node_affinity(bad)
+
+
+def test_taints_and_tolerations() -> None:
+    tainted = node("t", taints=[{"key": "gpu", "value": "true", "effect": "NoSchedule"},
+                                {"key": "soft", "effect": "PreferNoSchedule"}])
+    assert nodefit.check_node(pod({}), tainted, None) == "node(s) had untolerated taint {gpu: true}"
+    assert nodefit.check_node(pod({"tolerations": [{"key": "gpu", "value": "true"}]}), tainted, None) is None
+    assert nodefit.check_node(pod({"tolerations": [{"key": "gpu", "operator": "Exists"}]}), tainted, None) is None
+    assert nodefit.check_node(pod({"tolerations": [{"operator": "Exists"}]}), tainted, None) is None
+    wrong_effect = pod({"tolerations": [{"key": "gpu", "operator": "Exists", "effect": "NoExecute"}]})
+    assert nodefit.check_node(wrong_effect, tainted, None) is not None
+    cordoned = node("c", unschedulable=True)
+    assert nodefit.check_node(pod({}), cordoned, None) == nodefit.REASON_UNSCHEDULABLE
+    assert nodefit.check_node(pod({"nodeName": "other"}), node("a"), None) == nodefit.REASON_NODE_NAME
+
+
+def test_fit_error_message_matches_kube_scheduler() -> None:
+    msg = nodefit.fit_error_message(2, {nodefit.REASON_AFFINITY: 1, "cannot allocate all claims": 1})
+    assert msg == ("0/2 nodes are available: 1 cannot allocate all claims, "
+                   "1 node(s) didn't match Pod's node affinity/selector.")
+    assert nodefit.fit_error_message(3, {}, prefilter='resourceclaim "x" not found') == (
+        '0/3 nodes are available: resourceclaim "x" not found.')
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_queue_priority_then_fifo() -> None:
+    q = SchedulingQueue(clock=Clock())
+    q.add("ns/low", 0)
+    q.add("ns/high", 1000)
+    q.add("ns/low2", 0)
+    assert [q.pop(), q.pop(), q.pop(), q.pop()] == ["ns/high", "ns/low", "ns/low2", None]
+
+
+def test_queue_unschedulable_waits_for_event_then_backoff() -> None:
+    clock = Clock()
+    q = SchedulingQueue(clock=clock)
+    q.add("ns/p", 0)
+    assert q.pop() == "ns/p"
+    q.failed("ns/p", unschedulable=True, event_generation=q.current_event_generation())
+    clock.t += 60
+    assert q.pop() is None  # no cluster event yet
+    q.move_all()
+    assert q.pop() == "ns/p"  # backoff (1 s) long over
+    q.failed("ns/p", unschedulable=True, event_generation=q.current_event_generation())
+    q.move_all()
+    assert q.pop() is None  # second failure: 2 s backoff
+    clock.t += 2.1
+    assert q.pop() == "ns/p"
+
+
+def test_queue_event_during_attempt_means_retry() -> None:
+    clock = Clock()
+    q = SchedulingQueue(clock=clock)
+    q.add("ns/p", 0)
+    gen = q.current_event_generation()
+    assert q.pop() == "ns/p"
+    q.move_all()  # e.g. a slice appeared while the attempt ran
+    q.failed("ns/p", unschedulable=True, event_generation=gen)
+    clock.t += 1.1
+    assert q.pop() == "ns/p"
+
+
+def test_claim_names() -> None:
+    p = pod({"resourceClaims": [{"name": "gpu", "resourceClaimTemplateName": "t"}]})
+    with pytest.raises(ClaimNameError, match='pod "ns/p": ResourceClaim not created yet'):
+        claim_name(p, p.spec.resource_claims[0])  # type: ignore[union-attr,index]
+    p2 = pod({"resourceClaims": [{"name": "gpu", "resourceClaimTemplateName": "t"}]},
+             {"resourceClaimStatuses": [{"name": "gpu", "resourceClaimName": "p-gpu-abcde"}]})
+    assert claim_name(p2, p2.spec.resource_claims[0]) == ("p-gpu-abcde", True)  # type: ignore[union-attr,index]
+    assert generate_name("pod", "gpu") == "pod-gpu-"
+    long = generate_name("p" * 60, "c" * 20)
+    assert long == "p" * 41 + "-" + "c" * 13  # 60*57//82 and 20*57//82: both parts keep their share
