@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -49,7 +50,7 @@ class Api:
         self.http = httpx.Client(
             base_url=server.url,
             headers={"Authorization": f"Bearer {server.token}"},
-            verify=server.ca_file,
+            verify=ssl.create_default_context(cafile=str(server.ca_file)),
             timeout=10,
         )
 

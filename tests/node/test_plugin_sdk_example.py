@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
+import ssl
 import tempfile
 import types
 from pathlib import Path
@@ -69,7 +70,7 @@ def test_example_driver_end_to_end(apiserver: Any) -> None:
     http = httpx.Client(
         base_url=apiserver.url,
         headers={"Authorization": f"Bearer {apiserver.token}"},
-        verify=apiserver.ca_file,
+        verify=ssl.create_default_context(cafile=str(apiserver.ca_file)),
     )
 
     def call(method: str, path: str, body: Any = None) -> Any:

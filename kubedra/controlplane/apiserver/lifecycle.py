@@ -13,7 +13,10 @@ decodes an object to find owners (the store extracts uid/owners/finalizers at wr
   finalizer is removed (and the owner disappears);
 * an owner is deleting with ``orphan`` → its dependents lose the reference, then the finalizer goes;
 * a namespace is terminating → everything in it is deleted; when nothing is left its ``kubernetes``
-  finalizer is removed and the namespace disappears.
+  finalizer is removed and the namespace disappears. Contents are left alone for
+  ``NAMESPACE_CONTENT_DELAY`` first: a real namespace controller needs seconds (it discovers every
+  resource before deleting), and scripts rely on that — ``kubectl delete -f demo.yaml`` deletes the
+  Namespace listed first and then each object in it, which must still exist to be deleted.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -33,6 +37,8 @@ from kubedra.controlplane.store import DELETED, Key, StoredObject, Subscription,
 log = logging.getLogger(__name__)
 
 _BY_KEY: dict[str, Resource] = {r.key: r for r in RESOURCES}
+
+NAMESPACE_CONTENT_DELAY = 2.0
 
 
 class Lifecycle:
@@ -48,7 +54,7 @@ class Lifecycle:
         self._live: dict[str, Key] = {}
         self._dependents: dict[str, set[Key]] = {}
         self._owners_of: dict[Key, tuple[str, ...]] = {}
-        self._terminating: set[str] = set()
+        self._terminating: dict[str, float] = {}  # namespace -> monotonic time its deletion was seen
         self._pending_owners: set[Key] = set()
         self.idle = threading.Event()
 
@@ -97,7 +103,7 @@ class Lifecycle:
             self._owners_of[key] = obj.owners
         if obj.deleting:
             if key[0] == "namespaces":
-                self._terminating.add(key[2])
+                self._terminating.setdefault(key[2], time.monotonic())
             if FOREGROUND in obj.finalizers or ORPHAN in obj.finalizers:
                 self._pending_owners.add(key)
 
@@ -113,7 +119,7 @@ class Lifecycle:
                     del self._dependents[uid]
         self._pending_owners.discard(key)
         if key[0] == "namespaces":
-            self._terminating.discard(key[2])
+            self._terminating.pop(key[2], None)
 
     # --- loop ------------------------------------------------------------------------------------
 
@@ -154,8 +160,10 @@ class Lifecycle:
     def _resync(self) -> None:
         for key in list(self._pending_owners):
             self._finish_owner(key)
-        for ns in list(self._terminating):
-            self._finish_namespace(ns)
+        now = time.monotonic()
+        for ns, since in list(self._terminating.items()):
+            if now - since >= NAMESPACE_CONTENT_DELAY:
+                self._finish_namespace(ns)
 
     # --- actions ---------------------------------------------------------------------------------
 
@@ -245,4 +253,4 @@ class Lifecycle:
         current = self.store.get(("namespaces", "", namespace))
         if current is not None and not current.finalizers:
             self._ignore_gone(lambda: self.registry.delete(namespaces, None, namespace))
-            self._terminating.discard(namespace)
+            self._terminating.pop(namespace, None)

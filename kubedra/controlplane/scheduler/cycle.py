@@ -63,7 +63,7 @@ class FitFailure:
 
 def consumer_ref(pod: Pod) -> ResourceClaimConsumerReference:
     return ResourceClaimConsumerReference(
-        api_group="", resource="pods", name=pod.metadata.name or "", uid=pod.metadata.uid or ""
+        resource="pods", name=pod.metadata.name or "", uid=pod.metadata.uid or ""
     )
 
 

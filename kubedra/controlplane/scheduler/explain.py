@@ -37,7 +37,9 @@ def explain_failure(claim: ResourceClaim, cache: SchedulerCache, nodes: list[Nod
     lines = [line.strip() for line in report.summary if line.strip()]
     if report.fatal:
         lines.insert(0, f"error: {report.fatal}")
-    text = "kubedra explain: " + "; ".join(lines)
+    text = "kubedra explain:"
+    for i, line in enumerate(lines):
+        text += (" " if i == 0 or lines[i - 1].endswith(":") else "; ") + line
     if len(text) > MAX_SUMMARY:
         text = text[: MAX_SUMMARY - 3] + "..."
     return text

@@ -35,6 +35,8 @@ class QueuedPod:
     # The cluster-event generation seen when the pod last failed: events after it make a retry useful.
     failed_at_event: int = -1
     unschedulable_since: float = 0.0
+    # A targeted event for this pod arrived while it was being tried (see ``move``).
+    moved_while_in_flight: bool = False
 
 
 @dataclass(order=True)
@@ -61,6 +63,7 @@ class SchedulingQueue:
         self._in_flight: set[str] = set()
         self._seq = itertools.count()
         self._event_generation = 0
+        self._last_flush = -UNSCHEDULABLE_FLUSH
 
     # --- adding and removing -------------------------------------------------------------------
 
@@ -103,7 +106,9 @@ class SchedulingQueue:
             if entry.key not in self._pods:
                 continue
             self._in_flight.add(entry.key)
-            self._pods[entry.key].attempts += 1
+            queued = self._pods[entry.key]
+            queued.attempts += 1
+            queued.moved_while_in_flight = False
             return entry.key
         return None
 
@@ -125,7 +130,7 @@ class SchedulingQueue:
         now = self._clock()
         delay = min(self._max_backoff, self._initial_backoff * (2 ** max(0, entry.attempts - 1)))
         entry.backoff_until = now + delay
-        if unschedulable and event_generation == self._event_generation:
+        if unschedulable and event_generation == self._event_generation and not entry.moved_while_in_flight:
             entry.failed_at_event = event_generation
             entry.unschedulable_since = now
             self._unschedulable.add(key)
@@ -155,6 +160,18 @@ class SchedulingQueue:
             if entry is None:
                 continue
             heapq.heappush(self._backoff, (entry.backoff_until, next(self._seq), key))
+
+    def move(self, keys: set[str] | list[str]) -> None:
+        """A cluster change that can only help these pods (queueing hint): retry just them."""
+        for key in keys:
+            entry = self._pods.get(key)
+            if entry is None:
+                continue
+            if key in self._in_flight:
+                entry.moved_while_in_flight = True
+            elif key in self._unschedulable:
+                self._unschedulable.discard(key)
+                heapq.heappush(self._backoff, (entry.backoff_until, next(self._seq), key))
 
     def pod_changed(self, key: str) -> None:
         """The pod itself changed in a way that may help (claims created, spec edited): retry it."""
@@ -190,6 +207,10 @@ class SchedulingQueue:
             if entry.backoff_until > now:
                 continue  # a later failure re-queued it with a longer backoff
             self._push_active(entry)
+        # The safety-net flush walks every unschedulable pod: at most once per second, not per pop.
+        if now - self._last_flush < 1.0:
+            return
+        self._last_flush = now
         for key in list(self._unschedulable):
             entry = self._pods.get(key)
             if entry is not None and now - entry.unschedulable_since >= UNSCHEDULABLE_FLUSH:

@@ -83,6 +83,9 @@ class Scheduler:
         self._binding: dict[str, str] = {}
         self._in_flight: set[ClaimKey] = set()
         self._last_failure: dict[str, tuple[str, float]] = {}
+        # Queueing hints: pending pods by the claims they reference (namespace, name).
+        self._pods_by_claim: dict[ClaimKey, set[str]] = {}
+        self._claims_of_pod: dict[str, set[ClaimKey]] = {}
         self._stop = threading.Event()
         self._workers = ThreadPoolExecutor(max_workers=binding_workers, thread_name_prefix="bind")
         self._thread: threading.Thread | None = None
@@ -104,6 +107,7 @@ class Scheduler:
             else:
                 self._binding.pop(k, None)
                 self._pods[k] = pod
+                self._index_claims(k, pod)
                 fp = _schedulable_fingerprint(pod)
                 changed = self._fingerprints.get(k) != fp
                 self._fingerprints[k] = fp
@@ -112,7 +116,24 @@ class Scheduler:
                     self.queue.pod_changed(k)
             self._lock.notify_all()
 
+    def _index_claims(self, k: str, pod: Pod) -> None:
+        ns = pod.metadata.namespace or ""
+        names = {pc.resource_claim_name for pc in (pod.spec.resource_claims if pod.spec else None) or []}
+        names |= {st.resource_claim_name for st in (pod.status.resource_claim_statuses if pod.status else None) or []}
+        keys = {(ns, n) for n in names if n}
+        for old in self._claims_of_pod.get(k, set()) - keys:
+            self._pods_by_claim.get(old, set()).discard(k)
+        for ck in keys:
+            self._pods_by_claim.setdefault(ck, set()).add(k)
+        self._claims_of_pod[k] = keys
+
     def _forget_pod(self, k: str) -> None:
+        for ck in self._claims_of_pod.pop(k, set()):
+            waiting = self._pods_by_claim.get(ck)
+            if waiting is not None:
+                waiting.discard(k)
+                if not waiting:
+                    del self._pods_by_claim[ck]
         self._pods.pop(k, None)
         self._fingerprints.pop(k, None)
         self._binding.pop(k, None)
@@ -120,15 +141,25 @@ class Scheduler:
         self.queue.delete(k)
 
     def on_claim(self, obj: dict[str, Any], deleted: bool = False) -> None:
+        """Queueing hint: a claim event retries the pods that use the claim; only freeing devices
+        (deallocation, deletion of an allocated claim) can help every other unschedulable pod."""
         claim = _decode(ResourceClaim, obj)
         if claim is None:
             return
         with self._lock:
+            key = claim_key(claim)
+            before = self.cache.claim(*key)
+            was_allocated = before is not None and before.status is not None and before.status.allocation is not None
             if deleted:
-                self.cache.delete_claim(claim.metadata.namespace or "", claim.metadata.name or "")
+                self.cache.delete_claim(*key)
             else:
                 self.cache.set_claim(claim)
-            self.queue.move_all()
+            after = self.cache.claim(*key)
+            allocated = after is not None and after.status is not None and after.status.allocation is not None
+            if was_allocated and not allocated:
+                self.queue.move_all()
+            else:
+                self.queue.move(self._pods_by_claim.get(key, set()))
             self._lock.notify_all()
 
     def on_slice(self, obj: dict[str, Any], deleted: bool = False) -> None:
@@ -248,10 +279,11 @@ class Scheduler:
                 with self._lock:
                     self.cache.confirm(confirmed)
                     if update.allocation is not None:
-                        self._in_flight.discard(claim_key(update.claim))
+                        ck = claim_key(update.claim)
+                        self._in_flight.discard(ck)
                         # Pods sharing the claim waited for this write; the informer event may
                         # already have come and gone, so wake them here.
-                        self.queue.move_all()
+                        self.queue.move(self._pods_by_claim.get(ck, set()))
                     self._lock.notify_all()
             self.binder.bind(pod, decision.node)
         except BindError as exc:
