@@ -175,7 +175,8 @@ def run_steady(client: Client, counter: BoundCounter, in_flight: int, duration: 
     return {"scheduled_pods": handled, "seconds": round(elapsed, 2), "pods_per_second": round(handled / elapsed, 1)}
 
 
-def run(workload: str, nodes: int, devices: int, pods: int, duration: float, transport: str) -> dict[str, Any]:
+def run(workload: str, nodes: int, devices: int, pods: int, duration: float, transport: str,
+        binding_workers: int = 4) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="kubedra-bench-") as tmp:
         server: subprocess.Popen[bytes] | None = None
         plane: ControlPlane | None = None
@@ -206,7 +207,7 @@ def run(workload: str, nodes: int, devices: int, pods: int, duration: float, tra
             counter = BoundCounter(client)
             counter.informer.start()
             counter.informer.wait_synced()
-            manager = Manager(client, scheduler_options={"explain": False})
+            manager = Manager(client, scheduler_options={"explain": False, "binding_workers": binding_workers})
             t1 = time.monotonic()
             manager.start()
             sync_s = time.monotonic() - t1
@@ -220,6 +221,7 @@ def run(workload: str, nodes: int, devices: int, pods: int, duration: float, tra
                 counter.informer.stop()
             assert manager.scheduler is not None
             result.update(workload=workload, nodes=nodes, devices_per_node=devices, transport=transport,
+                          binding_workers=binding_workers,
                           preallocated=pre, setup_seconds=round(setup_s, 1), informer_sync_seconds=round(sync_s, 1),
                           scheduling_attempts=manager.scheduler.attempts)
             return result
@@ -240,10 +242,11 @@ def main() -> int:
     parser.add_argument("--pods", type=int, default=5000, help="template workload: init + measured pods")
     parser.add_argument("--duration", type=float, default=10.0, help="steady-state workloads: seconds")
     parser.add_argument("--transport", choices=("local", "http"), default="local")
+    parser.add_argument("--binding-workers", type=int, default=4)
     args = parser.parse_args()
     workloads = ["template", "empty", "half", "full", "selector", "match"] if args.workload == "all" else [args.workload]
     for w in workloads:
-        result = run(w, args.nodes, args.devices, args.pods, args.duration, args.transport)
+        result = run(w, args.nodes, args.devices, args.pods, args.duration, args.transport, args.binding_workers)
         print(json.dumps(result), flush=True)
     return 0
 

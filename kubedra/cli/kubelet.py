@@ -27,6 +27,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--port", type=int, default=0, help="port of the logs/exec endpoint (0: any free port)")
     parser.add_argument("--node-label", action="append", default=[], metavar="KEY=VALUE",
                         help="extra label for the Node (repeatable)")
+    parser.add_argument("--register-with-taints", action="append", default=[], metavar="KEY[=VALUE]:EFFECT",
+                        help="taint the Node with this when registering it (repeatable)")
     parser.add_argument("--ready-file", type=Path, default=None,
                         help="create this file once the kubelet is registered and serving (for supervisors)")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -42,6 +44,14 @@ def _run(args: argparse.Namespace) -> int:
         if not sep or not key:
             args._parser.error(f"--node-label {item!r}: expected KEY=VALUE")
         labels[key] = value
+    taints = []
+    for item in args.register_with_taints:
+        key_value, sep, effect = item.rpartition(":")
+        key, _, value = key_value.partition("=")
+        if not sep or not key or effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
+            args._parser.error(f"--register-with-taints {item!r}: expected KEY[=VALUE]:EFFECT with effect "
+                               "NoSchedule, PreferNoSchedule or NoExecute")
+        taints.append({"key": key, "effect": effect, **({"value": value} if value else {})})
     if args.kubeconfig is not None and not args.kubeconfig.is_file():
         args._parser.error(f"--kubeconfig {args.kubeconfig}: no such file")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
@@ -49,7 +59,8 @@ def _run(args: argparse.Namespace) -> int:
     for noisy in ("httpx", "httpx2", "aiohttp.access"):  # one line per request drowns what matters
         logging.getLogger(noisy).setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     config = KubeletConfig(node_name=args.node, root=args.root, kubeconfig=args.kubeconfig, host_ip=args.address,
-                           port=args.port, cdi_dirs=list(args.cdi_dir or []), labels=labels)
+                           port=args.port, cdi_dirs=list(args.cdi_dir or []), labels=labels,
+                           taints=taints)
 
     async def main() -> None:
         await Kubelet(config).run_forever(ready_file=args.ready_file)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kubedra.allocator.features import Features
+from kubedra.api.topology import node_role_labels, node_role_taints
 from kubedra.controlplane.client import AlreadyExists, Client, HTTPClient, Informer
 from kubedra.controlplane.controllers.daemonset import DaemonSetController
 from kubedra.controlplane.controllers.job import JobController
@@ -130,11 +131,10 @@ def register_nodes(client: Client, names: list[str]) -> list[str]:
     then be exercised with hand-made ResourceSlices before any kubelet runs. Returns the created."""
     created = []
     for name in names:
-        body = {
-            "apiVersion": "v1",
-            "kind": "Node",
-            "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux"}},
-        }
+        labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", **node_role_labels(name)}
+        body: dict[str, Any] = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": labels}}
+        if taints := node_role_taints(name):
+            body["spec"] = {"taints": taints}
         try:
             client.create("nodes", body)
         except AlreadyExists:

@@ -217,14 +217,17 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "A Job with a ResourceClaimTemplate",
-        "Each Job pod gets its own claim, generated from the template, with one GPU.",
+        "Each Job pod gets its own claim, generated from the template, with one GPU. When a pod is done, "
+        "its generated claim is deallocated and deleted (it is owned by the pod), which frees the GPU.",
         (
             *_apply("job-template.yaml", "resourceclaimtemplate.resource.k8s.io/single-gpu created",
                     "job.batch/gpu-job created"),
             WaitFor("the Job to complete",
                     ("get", "job", "-n", NAMESPACE, "gpu-job", "-o", "jsonpath={.status.succeeded}"), "2"),
-            Run(("get", "resourceclaims", "-n", NAMESPACE), expect=("gpu-job-",)),
-            Run(("logs", "-n", NAMESPACE, "-l", "job-name=gpu-job"), expect=("GPU_DEVICE_",)),
+            Run(("get", "job", "-n", NAMESPACE, "gpu-job"), expect=("gpu-job", "2/2")),
+            Run(("get", "pods", "-n", NAMESPACE, "-l", "job-name=gpu-job"), expect=("Completed",)),
+            Run(("logs", "-n", NAMESPACE, "-l", "job-name=gpu-job"), expect_count=((r"(?m)^GPU_DEVICE_\d+=gpu-\d+$", 2),)),
+            Run(("get", "resourceclaims", "-n", NAMESPACE), expect=("example-resource-claim",)),
         ),
     ),
 )

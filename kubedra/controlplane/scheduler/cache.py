@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import cast
 
 from kubedra.allocator.state import AllocatedState, DeviceID, SharedDeviceID
 from kubedra.api.core import Node, Pod
@@ -200,10 +201,15 @@ class SchedulerCache:
                 del self._capacity[did]
 
     def allocated_state(self) -> AllocatedState:
+        """The allocator's input, as live views of the index (no copy of thousands of IDs per pod).
+
+        Valid for one scheduling attempt: the scheduler holds its lock while the allocator runs,
+        so the index cannot change underneath it; the next attempt builds a new state.
+        """
         return AllocatedState(
-            allocated_devices=frozenset(self._dedicated),
-            allocated_shared_device_ids=frozenset(self._shared),
-            aggregated_capacity={k: dict(v) for k, v in self._capacity.items()},
+            allocated_devices=cast(frozenset[DeviceID], self._dedicated.keys()),
+            allocated_shared_device_ids=cast(frozenset[SharedDeviceID], self._shared.keys()),
+            aggregated_capacity=self._capacity,
         )
 
     # --- slices, classes, nodes ----------------------------------------------------------------

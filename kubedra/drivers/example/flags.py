@@ -71,6 +71,8 @@ def run_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for noisy in ("httpx", "httpx2"):  # one line per API request would drown the driver's own story
+        logging.getLogger(noisy).setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     from kubedra.drivers.example.main import ExampleOptions, run
 
     return run(

@@ -46,6 +46,7 @@ class KubeletConfig:
     port: int = 0
     cdi_dirs: list[Path] = field(default_factory=list)  # default: [<root>/cdi]
     labels: dict[str, str] = field(default_factory=dict)
+    taints: list[dict[str, Any]] = field(default_factory=list)  # --register-with-taints
     slice_wipe_delay: float = 30.0
 
     @property
@@ -91,7 +92,7 @@ class Kubelet:
             log.info("killed %d container process groups left by a previous kubelet", leftovers)
         port = await self.server.start()
         self.node_status = NodeStatusManager(self.client, self.config.node_name, self.config.host_ip, port,
-                                             self.config.labels)
+                                             self.config.labels, self.config.taints)
         await self.node_status.register()
         await self._wipe_node_slices()
         self._tasks = [

@@ -18,6 +18,7 @@ from typing import Any
 from lightkube import ApiError, AsyncClient
 from lightkube.types import PatchType
 
+from kubedra.api.topology import node_role_labels, node_role_taints
 from kubedra.node.kubelet.apiclient import Node, NodeStatus, as_dict, is_not_found, now
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ def _arch() -> str:
 
 class NodeStatusManager:
     def __init__(self, client: AsyncClient, node_name: str, host_ip: str, kubelet_port: int,
-                 labels: dict[str, str] | None = None) -> None:
+                 labels: dict[str, str] | None = None, taints: list[dict[str, Any]] | None = None) -> None:
         self.client = client
         self.node_name = node_name
         self.host_ip = host_ip
@@ -42,22 +43,33 @@ class NodeStatusManager:
             "kubernetes.io/hostname": node_name,
             "kubernetes.io/os": "linux",
             "kubernetes.io/arch": _arch(),
+            **node_role_labels(node_name),
             **(labels or {}),
         }
+        self.taints = list(taints or [])
         self.uid: str | None = None
         self._ready_since = now()
 
     async def register(self) -> dict[str, Any]:
-        """Create the Node, or adopt an existing one (adding our labels); then post the status."""
+        """Create the Node, or adopt an existing one (adding our labels and missing taints); then
+        post the status. Taints come from ``--register-with-taints`` and, as in kind, from the
+        control-plane role of the node's name."""
+        taints = self.taints + [t for t in node_role_taints(self.node_name) if t not in self.taints]
         body = {"apiVersion": "v1", "kind": "Node",
-                "metadata": {"name": self.node_name, "labels": self.labels}, "spec": {}}
+                "metadata": {"name": self.node_name, "labels": self.labels}, "spec": {"taints": taints}}
         try:
             node = as_dict(await self.client.create(Node(body)))  # type: ignore[call-overload]
         except ApiError as exc:
             if exc.status.code != 409:
                 raise
-            node = as_dict(await self.client.patch(Node, self.node_name, {"metadata": {"labels": self.labels}},
-                                                   patch_type=PatchType.MERGE))
+            existing = as_dict(await self.client.get(Node, self.node_name))
+            have = (existing.get("spec") or {}).get("taints") or []
+            missing = [t for t in taints if not any(h.get("key") == t["key"] and h.get("effect") == t["effect"]
+                                                    for h in have)]
+            patch: dict[str, Any] = {"metadata": {"labels": self.labels}}
+            if missing:
+                patch["spec"] = {"taints": have + missing}
+            node = as_dict(await self.client.patch(Node, self.node_name, patch, patch_type=PatchType.MERGE))
         self.uid = (node.get("metadata") or {}).get("uid")
         await self.post_status()
         return node

@@ -86,6 +86,7 @@ class DRAService:
     async def prepare(self, refs: list[ClaimRef]) -> dict[str, ClaimOutcome]:
         if not refs:
             return {}
+        log.info("NodePrepareResources is called: number of claims: %d", len(refs))
         fetched = await asyncio.gather(*(self.fetch(r) for r in refs))
         out: dict[str, ClaimOutcome] = {}
         claims: list[Claim] = []
@@ -97,13 +98,35 @@ class DRAService:
         if claims:
             async with self._serialized():
                 out.update(await asyncio.to_thread(self.state.prepare, claims))
+        for ref in refs:
+            _log_outcome(ref, out.get(ref.uid))
         return out
 
     async def unprepare(self, refs: list[ClaimRef]) -> dict[str, str | None]:
         if not refs:
             return {}
+        log.info("NodeUnprepareResources is called: number of claims: %d", len(refs))
         async with self._serialized():
-            return await asyncio.to_thread(self.state.unprepare, refs)
+            errors = await asyncio.to_thread(self.state.unprepare, refs)
+        for ref in refs:
+            if errors.get(ref.uid):
+                log.warning("unpreparing claim %s/%s (%s) failed: %s", ref.namespace, ref.name, ref.uid,
+                            errors[ref.uid])
+            else:
+                log.info("unprepared claim %s/%s (%s)", ref.namespace, ref.name, ref.uid)
+        return errors
+
+
+def _log_outcome(ref: ClaimRef, outcome: ClaimOutcome | None) -> None:
+    """One line per claim, like dra-example-driver's: the devices and the CDI IDs handed back."""
+    if outcome is None:
+        return
+    if outcome.error:
+        log.warning("preparing claim %s/%s (%s) failed: %s", ref.namespace, ref.name, ref.uid, outcome.error)
+        return
+    devices = " ".join(f"{{{','.join(d.request_names)} {d.pool_name} {d.device_name} [{' '.join(d.cdi_device_ids)}]}}"
+                       for d in outcome.devices)
+    log.info("returning prepared devices for claim %s/%s (%s): [%s]", ref.namespace, ref.name, ref.uid, devices)
 
 
 def _refs(request: Any) -> list[ClaimRef]:
