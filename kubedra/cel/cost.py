@@ -49,7 +49,9 @@ class _Estimator:
         if isinstance(e, CreateMap):
             return float(len(e.entries))
         t = self.type_of(e)
-        if t in (T.BOOL, T.INT, T.UINT, T.DOUBLE, T.NULL):
+        # Quantities and semvers are fixed-size values: Kubernetes accepts `memory == quantity("80Gi")`
+        # in new expressions (its own docs and the seed tutorial create such claims).
+        if t in (T.BOOL, T.INT, T.UINT, T.DOUBLE, T.NULL, T.QUANTITY, T.SEMVER):
             return 1.0
         if isinstance(e, Ident):
             v = self._var(e.name)

@@ -29,6 +29,8 @@ def register(subparsers: Any) -> None:
                         help="extra label for the Node (repeatable)")
     parser.add_argument("--register-with-taints", action="append", default=[], metavar="KEY[=VALUE]:EFFECT",
                         help="taint the Node with this when registering it (repeatable)")
+    parser.add_argument("--feature-gates", default="", metavar="GATE=BOOL,...",
+                        help="kubelet feature gates, e.g. ResourceHealthStatus=true (device health in pod status)")
     parser.add_argument("--ready-file", type=Path, default=None,
                         help="create this file once the kubelet is registered and serving (for supervisors)")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -52,6 +54,12 @@ def _run(args: argparse.Namespace) -> int:
             args._parser.error(f"--register-with-taints {item!r}: expected KEY[=VALUE]:EFFECT with effect "
                                "NoSchedule, PreferNoSchedule or NoExecute")
         taints.append({"key": key, "effect": effect, **({"value": value} if value else {})})
+    from kubedra.api.features import FeatureGateError, FeatureGates
+
+    try:
+        gates = FeatureGates.parse(args.feature_gates)
+    except FeatureGateError as exc:
+        args._parser.error(f"--feature-gates: {exc}")
     if args.kubeconfig is not None and not args.kubeconfig.is_file():
         args._parser.error(f"--kubeconfig {args.kubeconfig}: no such file")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
@@ -60,7 +68,7 @@ def _run(args: argparse.Namespace) -> int:
         logging.getLogger(noisy).setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     config = KubeletConfig(node_name=args.node, root=args.root, kubeconfig=args.kubeconfig, host_ip=args.address,
                            port=args.port, cdi_dirs=list(args.cdi_dir or []), labels=labels,
-                           taints=taints)
+                           taints=taints, feature_gates=gates)
 
     async def main() -> None:
         await Kubelet(config).run_forever(ready_file=args.ready_file)

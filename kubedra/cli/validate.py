@@ -4,6 +4,11 @@ Runs what kube-apiserver 1.36 would run on create: version conversion to v1, def
 validation with the same error texts, plus a migration hint for removed classic-DRA kinds. Other
 well-known kinds are recognised and reported as not checked. Exit status 0 iff everything checked
 is valid.
+
+CEL selectors are compiled with kubedra's CEL engine in the "new expression" environment, as the
+API server does on create: type errors land on the selector's field path and an expression whose
+estimated cost exceeds the limit is ``Forbidden: too complex, exceeds cost limit``. The compiler is
+injected because ``kubedra.api`` sits below ``kubedra.cel`` and may not import it.
 """
 
 from __future__ import annotations
@@ -18,10 +23,34 @@ from kubedra.api import versions
 from kubedra.api.codec import DecodeError, unknown_fields
 from kubedra.api.defaults import apply_defaults
 from kubedra.api.errors import FieldError, forbidden, required
-from kubedra.api.features import FeatureGateError, FeatureGates
+from kubedra.api.features import (
+    DRA_CONSUMABLE_CAPACITY,
+    DRA_LIST_TYPE_ATTRIBUTES,
+    FeatureGateError,
+    FeatureGates,
+)
 from kubedra.api.legacy import check_legacy
 from kubedra.api.manifest import OTHER_KNOWN_KINDS, RESOURCE_GROUP, Document, describe, load_path, load_text
 from kubedra.api.validation import DRA_KINDS, CompileCEL, validate, validate_status
+from kubedra.cel import CELFeatures, CompileError, compile_selector
+
+
+def cel_compiler(gates: FeatureGates) -> CompileCEL:
+    """``compile_cel`` for validation: None when the expression compiles, else the problem in
+    Kubernetes' words (``too complex, exceeds cost limit`` becomes Forbidden on the field path)."""
+    features = CELFeatures(
+        consumable_capacity=gates.enabled(DRA_CONSUMABLE_CAPACITY),
+        list_type_attributes=gates.enabled(DRA_LIST_TYPE_ATTRIBUTES),
+    )
+
+    def compile_cel(expression: str, environment: str) -> str | None:
+        try:
+            compile_selector(expression, environment=environment, features=features)
+        except CompileError as exc:
+            return exc.message
+        return None
+
+    return compile_cel
 
 
 @dataclass
@@ -40,6 +69,7 @@ def check_document(
 ) -> Outcome:
     if doc.obj is None:
         return Outcome(doc.location, doc.error or "unreadable", False)
+    compile_cel = compile_cel or cel_compiler(gates)
     obj = doc.obj
     title = describe(obj)
     hint = check_legacy(obj)
@@ -134,6 +164,7 @@ def run(
     stdin: TextIO | None = None,
 ) -> int:
     gates = gates or FeatureGates()
+    compile_cel = compile_cel or cel_compiler(gates)
     docs: list[Document] = []
     for item in paths:
         if item == "-":

@@ -11,6 +11,7 @@ import argparse
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,14 +99,21 @@ class Manager:
             self.scheduler.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self, informer_timeout: float = 6.0) -> None:
+        """Stop everything; informers blocked in a watch read are given ``informer_timeout`` seconds
+        (their threads are daemons, so a process that exits does not wait for them)."""
         if self.scheduler is not None:
             self.scheduler.stop()
         for c in (self.claims, self.daemonsets, self.jobs):
             if c is not None:
                 c.stop()
-        for informer in self.informers:
-            informer.stop()
+        # Each stop may wait for a blocked watch read to notice; stop them side by side.
+        stoppers = [threading.Thread(target=i.stop, daemon=True) for i in self.informers]
+        for t in stoppers:
+            t.start()
+        deadline = time.monotonic() + informer_timeout
+        for t in stoppers:
+            t.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def __enter__(self) -> Manager:
         return self.start()
@@ -169,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.ready_file).write_text("ready\n")
     log.info("scheduler and controllers running")
     stop.wait()
-    manager.stop()
+    manager.stop(informer_timeout=1.0)
     if args.ready_file:
         Path(args.ready_file).unlink(missing_ok=True)
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import msgspec
@@ -121,6 +122,48 @@ def test_expired_deadline_aborts() -> None:
     alloc = Allocator(Features(), AllocatedState(), PLAIN, slices)
     with pytest.raises(AllocationAborted, match="filter operation aborted"):
         alloc.allocate(node(), [claim("c", [request("r")])], deadline=time.monotonic() - 1)
+
+
+def test_deadline_expiring_mid_search_aborts() -> None:
+    # req "a" takes 10 of 20 devices in every combination before "b" (which can never be satisfied)
+    # fails each time: C(20, 10) combinations, seconds of work, far longer than the deadline.
+    slices = [resource_slice("s", [gpu(f"d{i}") for i in range(20)])]
+    claims = [
+        claim(
+            "c",
+            [request("a", count=10), request("b")],
+            constraints=[{"requests": ["b"], "matchAttribute": f"{DRIVER}/missing"}],
+        )
+    ]
+    alloc = Allocator(Features(), AllocatedState(), PLAIN, slices)
+    with pytest.raises(AllocationAborted, match=r"^filter operation aborted: context deadline exceeded$"):
+        alloc.allocate(node(), claims, deadline=time.monotonic() + 0.05)
+    assert alloc.stats.num_allocate_one_invocations > 100  # it was searching, not refused up front
+
+
+def test_no_solution_without_deadline_is_no_allocation_not_an_error() -> None:
+    # upstream's "interrupt/off": 6 devices asked of 5
+    slices = [resource_slice("s", [gpu(f"d{i}") for i in range(5)])]
+    alloc = Allocator(Features(), AllocatedState(), PLAIN, slices)
+    assert alloc.allocate(node(), [claim("c", [request("r", count=6)])]) is None
+
+
+def test_many_claims_of_many_devices_do_not_exhaust_python_recursion() -> None:
+    # the search recurses per device slot: 40 claims x 32 devices is deeper than Python's default limit
+    slices = [resource_slice("s", [gpu(f"d{i}") for i in range(40 * 32)])]
+    claims = [claim(f"c{k}", [request("r", count=32)]) for k in range(40)]
+    found: list[object] = []
+
+    def work() -> None:  # in a thread, as the scheduler runs it
+        found.append(Allocator(Features(), AllocatedState(), PLAIN, slices).allocate(node(), claims))
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join()
+    results = found[0]
+    assert isinstance(results, list) and len(results) == 40
+    devices = {r.device for a in results for r in a.devices.results or []}
+    assert len(devices) == 40 * 32
 
 
 def test_slice_cache_reuses_prepared_slices_until_the_object_changes() -> None:

@@ -119,3 +119,17 @@ def test_claim_names() -> None:
     assert generate_name("pod", "gpu") == "pod-gpu-"
     long = generate_name("p" * 60, "c" * 20)
     assert long == "p" * 41 + "-" + "c" * 13  # 60*57//82 and 20*57//82: both parts keep their share
+
+
+def test_queue_gated_pods_wait_for_their_own_event() -> None:
+    clock = Clock()
+    q = SchedulingQueue(clock=clock)
+    q.gate("ns/waiting", 0)
+    q.add("ns/waiting", 0)  # a resync of the unchanged pod does not release it
+    q.move_all()  # a freed device cannot help a pod whose claim does not exist yet
+    assert q.pop() is None
+    q.move(["ns/waiting"])  # its claim appeared
+    assert q.pop() == "ns/waiting"  # no backoff: gating was not an attempt
+    q.failed("ns/waiting", unschedulable=True, event_generation=q.current_event_generation(), gated=True)
+    q.pod_changed("ns/waiting")
+    assert q.pop() == "ns/waiting"

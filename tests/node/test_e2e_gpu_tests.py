@@ -11,6 +11,7 @@ must finish within 25 s.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -235,9 +236,32 @@ spec:
           valueFrom: {fieldRef: {fieldPath: spec.nodeName}}
         - name: NAMESPACE
           valueFrom: {fieldRef: {fieldPath: metadata.namespace}}
-        - {name: NUM_DEVICES, value: "9"}
+        - {name: NUM_DEVICES, value: "10"}
         - {name: HEALTHCHECK_PORT, value: "51515"}
+        livenessProbe:
+          grpc: {port: 51515, service: liveness}
+          failureThreshold: 3
+          periodSeconds: 10
 """
+
+# A GpuConfig with a field the driver does not know: strict decoding must fail the claim's
+# Prepare with a clear message on the pod (through scheduler, kubelet and driver).
+BAD_CONFIG = "---\n".join([
+    _ns("gpu-test-bad"),
+    _template("gpu-test-bad", "single-gpu", ["gpu"], """      config:
+      - opaque:
+          driver: gpu.example.com
+          parameters:
+            apiVersion: gpu.resource.example.com/v1alpha1
+            kind: GpuConfig
+            sharing:
+              strategy: TimeSlicing
+              timeSlicingConfig:
+                interval: Long
+                burst: 3
+"""),
+    _pod("gpu-test-bad", "pod0", _container("ctr0", "gpu"), _tmpl_claim("gpu", "single-gpu")),
+])
 
 
 def _free_port() -> int:
@@ -280,8 +304,23 @@ def test_gpu_test1_to_6_end_to_end(cluster: Callable[..., subprocess.CompletedPr
     for name, manifest in MANIFESTS.items():
         (tmp_path / f"{name}.yaml").write_text(manifest)
         kubectl("apply", "-f", str(tmp_path / f"{name}.yaml"))
+    (tmp_path / "bad.yaml").write_text(BAD_CONFIG)
+    kubectl("apply", "-f", str(tmp_path / "bad.yaml"))
     for name in MANIFESTS:
         kubectl("wait", "--for=condition=Ready", "pod", "--all", "-n", name, "--timeout=120s")
+    deadline = time.monotonic() + 60
+    while True:
+        events = json.loads(kubectl("get", "events", "-n", "gpu-test-bad", "-o", "json").stdout)["items"]
+        failed = [e["message"] for e in events if e["reason"] == "FailedPrepareDynamicResources"
+                  and e["involvedObject"]["name"] == "pod0"]
+        if failed or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert failed, "no FailedPrepareDynamicResources event for the malformed GpuConfig"
+    assert re.search(r"NodePrepareResources failed for ResourceClaim pod0-gpu-\w+: prepare failed: error decoding "
+                     r"config parameters: .*burst", failed[0]), failed[0]
+    phase = kubectl("get", "pod", "pod0", "-n", "gpu-test-bad", "-o", "jsonpath={.status.phase}").stdout
+    assert phase == "Pending"
     seen: set[str] = set()
     for name in MANIFESTS:
         check(name, lambda pod, ctr, ns=name: kubectl("logs", "-n", ns, pod, "-c", ctr).stdout, seen)
@@ -290,5 +329,6 @@ def test_gpu_test1_to_6_end_to_end(cluster: Callable[..., subprocess.CompletedPr
         started = time.monotonic()
         kubectl("delete", "-f", str(tmp_path / f"{name}.yaml"), "--timeout=25s")
         assert time.monotonic() - started < 25
+    kubectl("delete", "-f", str(tmp_path / "bad.yaml"), "--timeout=25s")
     pods = kubectl("get", "pods", "-A", "-o", "name").stdout.split()
     assert all("dra-example-driver" in p for p in pods), pods

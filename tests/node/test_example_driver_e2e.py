@@ -130,13 +130,14 @@ class Layout:
 
 
 class DriverProcess:
-    def __init__(self, layout: Layout, kubeconfig: Path, failpoints: str = "") -> None:
+    def __init__(self, layout: Layout, kubeconfig: Path, failpoints: str = "", **extra_env: str) -> None:
         env = dict(
             os.environ,
             NODE_NAME=NODE,
             CDI_ROOT=str(layout.cdi),
             NUM_DEVICES="4",
             KUBEDRA_FAILPOINTS=failpoints,
+            **extra_env,
         )
         with contextlib.suppress(FileNotFoundError):
             layout.reg_socket.unlink()
@@ -413,5 +414,39 @@ def test_wiped_cdi_dir_is_reconciled_at_restart(apiserver: Any, api: Api, layout
         assert spec.read_text() == content  # re-created at start, before any Prepare
         assert prepare(layout, [claim]) == before
         assert unprepare(layout, [claim]) == {uid: ""}
+    finally:
+        driver.stop()
+
+
+def test_gpu_device_status_writes_attributes_and_keeps_other_drivers_entries(
+    apiserver: Any, api: Api, layout: Layout
+) -> None:
+    path = "/apis/resource.k8s.io/v1/namespaces/default/resourceclaims/mixed"
+    claim = api.request("POST", path.rsplit("/", 1)[0], {
+        "apiVersion": "resource.k8s.io/v1", "kind": "ResourceClaim", "metadata": {"name": "mixed"},
+        "spec": {"devices": {"requests": [{"name": "gpu", "exactly": {"deviceClassName": DRIVER}},
+                                          {"name": "nic", "exactly": {"deviceClassName": "nic"}}]}}})
+    uid = claim["metadata"]["uid"]
+    # A second driver in the same claim already reported its device: it must survive our write.
+    other = {"driver": "nic.example.com", "pool": NODE, "device": "eth1", "data": {"speed": "100G"}}
+    claim["status"] = {"allocation": {"devices": {"results": [
+        {"request": "gpu", "driver": DRIVER, "pool": NODE, "device": "gpu-2"},
+        {"request": "nic", "driver": "nic.example.com", "pool": NODE, "device": "eth1"}]}},
+        "devices": [other]}
+    api.request("PUT", f"{path}/status", claim)
+    driver = DriverProcess(layout, apiserver.kubeconfig, GPU_DEVICE_STATUS="true")
+    try:
+        answer = prepare(layout, [_claim_msg("mixed", uid)])
+        assert answer[uid]["error"] == ""
+        devices = api.request("GET", path)["status"]["devices"]
+        assert devices[0] == other
+        ours = devices[1]
+        assert (ours["driver"], ours["pool"], ours["device"]) == (DRIVER, NODE, "gpu-2")
+        assert ours["data"]["index"] == {"int": 2}
+        assert ours["data"]["model"] == {"string": "LATEST-GPU-MODEL"}
+        assert ours["data"]["uuid"]["string"].startswith("gpu-")
+        version = api.request("GET", path)["metadata"]["resourceVersion"]
+        assert prepare(layout, [_claim_msg("mixed", uid)])[uid]["error"] == ""  # from the checkpoint
+        assert api.request("GET", path)["metadata"]["resourceVersion"] == version  # unchanged: not rewritten
     finally:
         driver.stop()

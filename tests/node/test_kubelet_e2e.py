@@ -112,10 +112,21 @@ def test_kubelet_runs_driver_pod_prepares_claims_and_serves_logs_and_exec(apiser
                             {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
                             {"name": "NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
                             {"name": "NUM_DEVICES", "value": "4"}, {"name": "HEALTHCHECK_PORT", "value": "51515"}],
+                    # As in the Helm chart; the readiness probe proves the port mapping reaches the driver.
+                    "livenessProbe": {"grpc": {"port": 51515, "service": "liveness"}, "periodSeconds": 10},
+                    "readinessProbe": {"grpc": {"port": 51515, "service": "liveness"}, "periodSeconds": 1},
                 }]},
             })
             wait_for("driver registration socket", lambda: (root / "plugins_registry" / f"{DRIVER}-reg.sock")
                      .is_socket())
+            def driver_ready() -> bool:
+                statuses = ((api.pod("driver") or {}).get("status") or {}).get("containerStatuses") or []
+                return bool(statuses) and statuses[0]["ready"]
+
+            wait_for("driver pod Ready (gRPC readiness probe on the moved health port)", driver_ready)
+            driver_env = kubectl(kubeconfig, "exec", "driver", "--", "env").stdout.splitlines()
+            moved = [line for line in driver_env if line.startswith("HEALTHCHECK_PORT=")]
+            assert moved and moved[0] != "HEALTHCHECK_PORT=51515", driver_env
             wait_for("driver slices", lambda: [
                 s for s in api.request("GET", "/apis/resource.k8s.io/v1/resourceslices")["items"]
                 if s["spec"]["nodeName"] == NODE])
@@ -176,6 +187,31 @@ def test_kubelet_runs_driver_pod_prepares_claims_and_serves_logs_and_exec(apiser
             assert "DRA_RESOURCE_DRIVER_NAME=gpu.example.com" in env.stdout.splitlines()
             code = kubectl(kubeconfig, "exec", "pod0", "-c", "ctr0", "--", "sh", "-c", "exit 3")
             assert code.returncode == 3, code.stderr
+
+            # Probes through the kubelet: readiness follows a file, a failing liveness probe restarts.
+            flag = base / "ready-flag"
+            api.request("POST", "/api/v1/namespaces/default/pods", {
+                "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "probed"},
+                "spec": {"nodeName": NODE, "terminationGracePeriodSeconds": 1, "containers": [{
+                    "name": "app", "image": "busybox", "command": ["sh", "-c", "trap 'exit 0' TERM; sleep 999 & wait"],
+                    "readinessProbe": {"exec": {"command": ["test", "-e", str(flag)]}, "periodSeconds": 1},
+                    "livenessProbe": {"exec": {"command": ["test", "!", "-e", str(base / "kill-flag")]},
+                                      "periodSeconds": 1, "failureThreshold": 1}}]}})
+
+            def app_status() -> dict[str, Any]:
+                statuses = ((api.pod("probed") or {}).get("status") or {}).get("containerStatuses") or [{}]
+                return statuses[0]
+
+            wait_for("probed running", lambda: "running" in (app_status().get("state") or {}))
+            assert app_status()["ready"] is False
+            flag.touch()
+            wait_for("probed ready once the readiness probe passes", lambda: app_status().get("ready"))
+            (base / "kill-flag").touch()
+            wait_for("probed restarted by its liveness probe", lambda: app_status().get("restartCount", 0) >= 1)
+            killing = [e for e in api.request("GET", "/api/v1/namespaces/default/events")["items"]
+                       if e["reason"] == "Killing" and e["involvedObject"]["name"] == "probed"]
+            assert killing and "failed liveness probe" in killing[0]["message"]
+            api.request("DELETE", "/api/v1/namespaces/default/pods/probed?gracePeriodSeconds=0")
 
             driver_logs = kubectl(kubeconfig, "logs", "driver")
             assert driver_logs.returncode == 0, driver_logs.stderr

@@ -71,7 +71,15 @@ def test_plan_maps_the_example_driver_image_to_kubedra_driver(tmp_path: Path) ->
     assert plan.env["CDI_ROOT"] == str(p.cdi_dir)
     assert plan.env["KUBELET_REGISTRAR_DIRECTORY_PATH"] == f"{p.root}/plugins_registry"
     assert plan.env["KUBELET_PLUGINS_DIRECTORY_PATH"] == f"{p.root}/plugins"
-    assert (plan.env["NODE_NAME"], plan.env["NAMESPACE"], plan.env["HEALTHCHECK_PORT"]) == ("node-a", "gpu-test1", "-1")
+    assert (plan.env["NODE_NAME"], plan.env["NAMESPACE"]) == ("node-a", "gpu-test1")
+    # The fixed health port moves to a free one per pod (two nodes share this machine); probes follow.
+    port = int(plan.env["HEALTHCHECK_PORT"])
+    assert port != 51515 and plan.port_map == {51515: port}
+    disabled = {**container, "env": [{"name": "HEALTHCHECK_PORT", "value": "-1"}]}
+    assert plan_container(POD, disabled, "spec.containers[0]", p).env["HEALTHCHECK_PORT"] == "-1"
+    with pytest.raises(ContainerConfigError, match=r"spec.containers\[0\].env\[HEALTHCHECK_PORT\]: Invalid value"):
+        plan_container(POD, {**container, "env": [{"name": "HEALTHCHECK_PORT", "value": "x"}]},
+                       "spec.containers[0]", p)
 
 
 def test_processes_logs_and_stop_reach_the_whole_process_group(tmp_path: Path) -> None:

@@ -9,12 +9,12 @@ would be thrown away rather than have it vanish.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from kubedra.api import features as fg
+from kubedra.api.defaults import copy_json
 from kubedra.api.errors import FieldError, Path, forbidden
 from kubedra.api.features import FeatureGates
 
@@ -63,37 +63,43 @@ def gated_uses(obj: dict[str, Any]) -> Iterator[GatedUse]:
         yield GatedUse("spec.extendedResourceName", (fg.DRA_EXTENDED_RESOURCE,), spec, "extendedResourceName")
 
 
+_DEVICE_FIELDS: dict[str, tuple[str, ...]] = {
+    "consumesCounters": (fg.DRA_PARTITIONABLE_DEVICES,),
+    "nodeName": (fg.DRA_PARTITIONABLE_DEVICES,),
+    "nodeSelector": (fg.DRA_PARTITIONABLE_DEVICES,),
+    "allNodes": (fg.DRA_PARTITIONABLE_DEVICES,),
+    "taints": (fg.DRA_DEVICE_TAINTS,),
+    "bindsToNode": _BINDING,
+    "bindingConditions": _BINDING,
+    "bindingFailureConditions": _BINDING,
+    "allowMultipleAllocations": (fg.DRA_CONSUMABLE_CAPACITY,),
+    "nodeAllocatableResourceMappings": (fg.DRA_NODE_ALLOCATABLE_RESOURCES,),
+}
+_LIST_ATTRIBUTE_KEYS = ("ints", "bools", "strings", "versions")
+
+
 def _slice_uses(spec: dict[str, Any], path: Path) -> Iterator[GatedUse]:
     for key in ("sharedCounters", "perDeviceNodeSelection"):
         if _has(spec, key):
             yield GatedUse(str(path.child(key)), (fg.DRA_PARTITIONABLE_DEVICES,), spec, key)
     for i, device in enumerate(_items(spec.get("devices"))):
-        dpath = path.child("devices").index(i)
-        simple = {
-            "consumesCounters": (fg.DRA_PARTITIONABLE_DEVICES,),
-            "nodeName": (fg.DRA_PARTITIONABLE_DEVICES,),
-            "nodeSelector": (fg.DRA_PARTITIONABLE_DEVICES,),
-            "allNodes": (fg.DRA_PARTITIONABLE_DEVICES,),
-            "taints": (fg.DRA_DEVICE_TAINTS,),
-            "bindsToNode": _BINDING,
-            "bindingConditions": _BINDING,
-            "bindingFailureConditions": _BINDING,
-            "allowMultipleAllocations": (fg.DRA_CONSUMABLE_CAPACITY,),
-            "nodeAllocatableResourceMappings": (fg.DRA_NODE_ALLOCATABLE_RESOURCES,),
-        }
-        for key, gates in simple.items():
-            if _has(device, key):
-                yield GatedUse(str(dpath.child(key)), gates, device, key)
+        if device.keys() & _DEVICE_FIELDS.keys():  # most devices have none: no path to build
+            dpath = path.child("devices").index(i)
+            for key, gates in _DEVICE_FIELDS.items():
+                if _has(device, key):
+                    yield GatedUse(str(dpath.child(key)), gates, device, key)
         for name, cap in (_d(device.get("capacity")) or {}).items():
-            if isinstance(cap, dict) and _has(cap, "requestPolicy"):
-                cpath = dpath.child("capacity").key(name).child("requestPolicy")
+            if isinstance(cap, dict) and cap.get("requestPolicy") is not None:
+                cpath = path.child("devices").index(i).child("capacity").key(name).child("requestPolicy")
                 yield GatedUse(str(cpath), (fg.DRA_CONSUMABLE_CAPACITY,), cap, "requestPolicy")
         for name, attr in (_d(device.get("attributes")) or {}).items():
-            if not isinstance(attr, dict):
+            if not isinstance(attr, dict) or not (
+                "strings" in attr or "ints" in attr or "bools" in attr or "versions" in attr
+            ):
                 continue
-            for key in ("ints", "bools", "strings", "versions"):
+            for key in _LIST_ATTRIBUTE_KEYS:
                 if _has(attr, key):
-                    apath = dpath.child("attributes").key(name).child(key)
+                    apath = path.child("devices").index(i).child("attributes").key(name).child(key)
                     yield GatedUse(str(apath), (fg.DRA_LIST_TYPE_ATTRIBUTES,), attr, key)
 
 
@@ -180,12 +186,24 @@ def disabled_field_errors(
 
 
 def drop_disabled_fields(
-    obj: dict[str, Any], old: dict[str, Any] | None, gates: FeatureGates
+    obj: dict[str, Any], old: dict[str, Any] | None, gates: FeatureGates, *, in_place: bool = False
 ) -> dict[str, Any]:
-    """A copy of ``obj`` without the gated fields kube-apiserver would drop on this write."""
-    out = copy.deepcopy(obj)
-    in_use = _gates_in_use(old)
+    """A copy of ``obj`` without the gated fields kube-apiserver would drop on this write.
+
+    ``in_place=True`` drops them from ``obj`` itself (for a caller that owns it, like the API
+    server with a freshly decoded body); the copy is what makes large objects expensive.
+    """
+    disabled = {g for g in fg.KNOWN_GATES if not gates.enabled(g)}
+    if disabled:
+        in_use = _gates_in_use(old) if old is not None else set()
+        if not in_place and not any(
+            any(g in disabled and g not in in_use for g in use.gates) for use in gated_uses(obj)
+        ):
+            return copy_json(obj)  # nothing to drop (the common case): one walk, one fast copy
+    out = obj if in_place else copy_json(obj)
+    if not disabled:
+        return out
     for use in list(gated_uses(out)):
-        if any(g not in in_use for g in _disabled(use, gates)):
+        if any(g in disabled and g not in in_use for g in use.gates):
             use.container.pop(use.key, None)
     return out

@@ -3,17 +3,22 @@
 Everything kind-specific the registry needs goes through these four functions, so the registry
 stays generic and the object model (``kubedra.api``) can evolve without touching HTTP code.
 Kinds without DRA rules get the basic metadata checks kube-apiserver applies to every object.
+CEL selectors are compiled here (not in ``kubedra.api``, which sits below ``kubedra.cel`` in the
+layering) and handed to validation as ``compile_cel``.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from typing import Any
 
 from kubedra.api import defaults as dra_defaults
 from kubedra.api import validation as dra_validation
 from kubedra.api import versions as dra_versions
-from kubedra.api.features import FeatureGates
+from kubedra.api.features import DRA_CONSUMABLE_CAPACITY, DRA_LIST_TYPE_ATTRIBUTES, FeatureGates
+from kubedra.cel import CELFeatures, CompileError, compile_selector
 from kubedra.controlplane.apiserver import errors
 from kubedra.controlplane.apiserver.resources import Resource
 
@@ -58,9 +63,12 @@ def from_storage(resource: Resource, obj: dict[str, Any], version: str) -> dict[
         ) from None
 
 
-def default(resource: Resource, obj: dict[str, Any]) -> dict[str, Any]:
+def default(resource: Resource, obj: dict[str, Any], *, in_place: bool = False) -> dict[str, Any]:
+    """``in_place`` when the caller owns ``obj`` (a decoded request body): saves a deep copy."""
     if _is_dra(resource):
-        return dra_defaults.apply_defaults(obj)
+        return dra_defaults.apply_defaults(obj, in_place=in_place)
+    if resource.kind == "Secret" and not obj.get("type"):
+        obj["type"] = "Opaque"  # helm and kubectl describe rely on it being set
     return obj
 
 
@@ -107,6 +115,31 @@ def _metadata_causes(resource: Resource, obj: dict[str, Any]) -> list[dict[str, 
     return causes
 
 
+CompileCEL = Callable[[str, str], "str | None"]
+
+
+@functools.lru_cache(maxsize=16)
+def cel_compiler(consumable_capacity: bool, list_type_attributes: bool) -> CompileCEL:
+    """``compile_cel`` for validation: None when the expression compiles, else kube's message.
+
+    Compiled selectors land in kubedra.cel's LRU cache, so the allocator reuses them.
+    """
+    features = CELFeatures(consumable_capacity=consumable_capacity, list_type_attributes=list_type_attributes)
+
+    def compile_cel(expression: str, environment: str) -> str | None:
+        try:
+            compile_selector(expression, environment=environment, features=features)
+        except CompileError as exc:
+            return exc.message
+        return None
+
+    return compile_cel
+
+
+def compiler_for(gates: FeatureGates) -> CompileCEL:
+    return cel_compiler(gates.enabled(DRA_CONSUMABLE_CAPACITY), gates.enabled(DRA_LIST_TYPE_ATTRIBUTES))
+
+
 def validate(
     resource: Resource,
     obj: dict[str, Any],
@@ -120,17 +153,19 @@ def validate(
     causes = [] if status_only else _metadata_causes(resource, obj)
     if _is_dra(resource) and not causes:
         if status_only:
-            found = dra_validation.validate_status(obj, old, gates=gates, namespace_labels=namespace_labels)
+            found = dra_validation.validate_status(obj, old, gates=gates, compile_cel=compiler_for(gates),
+                                                   namespace_labels=namespace_labels)
         else:
-            found = dra_validation.validate(obj, old, gates=gates, namespace_labels=namespace_labels)
+            found = dra_validation.validate(obj, old, gates=gates, compile_cel=compiler_for(gates),
+                                            namespace_labels=namespace_labels)
         causes.extend(e.to_cause() for e in found)
     if causes:
         raise errors.invalid(resource.kind, resource.group, _name(obj), causes)
 
 
 def drop_disabled_fields(resource: Resource, obj: dict[str, Any], old: dict[str, Any] | None,
-                         gates: FeatureGates) -> dict[str, Any]:
+                         gates: FeatureGates, *, in_place: bool = False) -> dict[str, Any]:
     """Fields of disabled feature gates are silently dropped on write, as kube-apiserver does."""
     if _is_dra(resource):
-        return dra_validation.drop_disabled_fields(obj, old, gates)
+        return dra_validation.drop_disabled_fields(obj, old, gates, in_place=in_place)
     return obj

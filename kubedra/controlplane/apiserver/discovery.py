@@ -21,6 +21,14 @@ _SUBRESOURCE_VERBS = {
     "log": ["get"],
     "binding": ["create"],
     "exec": ["create", "get"],
+    "scale": ["get", "patch", "update"],
+}
+# Subresources whose objects are of another kind: (group, version, kind).
+_SUBRESOURCE_KINDS = {
+    "binding": ("", "v1", "Binding"),
+    "log": ("", "v1", "Pod"),
+    "exec": ("", "v1", "PodExecOptions"),
+    "scale": ("autoscaling", "v1", "Scale"),
 }
 _VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 
@@ -64,9 +72,13 @@ def api_resource_list(group: str, version: str) -> dict[str, Any] | None:
             entry["categories"] = list(r.categories)
         entries.append(entry)
         for sub in r.subresources:
-            kind = {"binding": "Binding", "log": "Pod", "exec": "PodExecOptions"}.get(sub, r.kind)
-            entries.append({"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced,
-                            "kind": kind, "verbs": _SUBRESOURCE_VERBS.get(sub, ["get"])})
+            sub_entry: dict[str, Any] = {"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced,
+                                         "kind": r.kind, "verbs": _SUBRESOURCE_VERBS.get(sub, ["get"])}
+            if sub in _SUBRESOURCE_KINDS:
+                sub_group, sub_version, sub_entry["kind"] = _SUBRESOURCE_KINDS[sub]
+                if sub_group:
+                    sub_entry.update(group=sub_group, version=sub_version)
+            entries.append(sub_entry)
     gv = f"{group}/{version}" if group else version
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": entries}
 
@@ -84,14 +96,12 @@ def _aggregated_resource(r: Resource, version: str) -> dict[str, Any]:
     if r.categories:
         entry["categories"] = list(r.categories)
     if r.subresources:
-        entry["subresources"] = [
-            {"subresource": sub,
-             "responseKind": {"group": "" if sub in ("binding", "log", "exec") else r.group,
-                              "version": "v1" if sub in ("binding", "log", "exec") else version,
-                              "kind": {"binding": "Binding", "log": "Pod", "exec": "PodExecOptions"}.get(sub, r.kind)},
-             "verbs": _SUBRESOURCE_VERBS.get(sub, ["get"])}
-            for sub in r.subresources
-        ]
+        entry["subresources"] = []
+        for sub in r.subresources:
+            group, sub_version, kind = _SUBRESOURCE_KINDS.get(sub, (r.group, version, r.kind))
+            entry["subresources"].append({
+                "subresource": sub, "responseKind": {"group": group, "version": sub_version, "kind": kind},
+                "verbs": _SUBRESOURCE_VERBS.get(sub, ["get"])})
     return entry
 
 

@@ -55,6 +55,9 @@ def _apply(registry: Registry, resource: Resource, version: str, namespace: str 
         raise errors.BadRequest(f"error decoding YAML: {exc}") from None
     if not isinstance(applied, dict):
         raise errors.BadRequest("the applied configuration must be an object")
+    applied_name = (applied.get("metadata") or {}).get("name") if isinstance(applied.get("metadata"), dict) else None
+    if applied_name and applied_name != name:
+        raise errors.BadRequest(f"the name of the object ({applied_name}) does not match the name on the URL ({name})")
     reset = () if subresource == "status" else (("status",) if resource.has_status else ())
 
     def run(current: dict[str, Any] | None) -> dict[str, Any]:

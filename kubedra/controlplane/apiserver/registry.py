@@ -200,7 +200,18 @@ class Registry:
             except (ValueError, KeyError, TypeError):
                 raise errors.BadRequest("continue key is not valid: incorrect encoded start resourceVersion "
                                         "(version meta.k8s.io/v1)") from None
-        items, rv = self.store.list(resource.key, namespace if resource.namespaced else None)
+        ns = namespace if resource.namespaced else None
+        if list_rv is not None:
+            # Later pages show the same snapshot as the first one, as kube-apiserver does.
+            try:
+                items, rv = self.store.list_at(resource.key, ns, list_rv), list_rv
+            except RevisionTooOld:
+                raise errors.APIError(
+                    "The provided continue parameter is too old to display a consistent list result. "
+                    "You can start a new list without the continue parameter.", code=410, reason="Expired",
+                ) from None
+        else:
+            items, rv = self.store.list(resource.key, ns)
         if start_after is not None:
             items = [o for o in items if (o.key[1], o.key[2]) > start_after]
         if match is not None:
@@ -280,8 +291,9 @@ class Registry:
         with self.store.lock:
             ns_labels = self._check_namespace(resource, namespace or "", creating=True,
                                               name=str(meta.get("name") or meta.get("generateName") or ""))
-            obj = admission.drop_disabled_fields(resource, obj, None, self.gates)
-            obj = admission.default(resource, obj)
+            # ``obj`` was decoded for this request alone: drop and default in place, no copies.
+            obj = admission.drop_disabled_fields(resource, obj, None, self.gates, in_place=True)
+            obj = admission.default(resource, obj, in_place=True)
             meta = obj["metadata"]
             for attempt in range(8):
                 if generate:
@@ -366,8 +378,11 @@ class Registry:
             if subresource is None:
                 new = admission.drop_disabled_fields(resource, new, old, self.gates)
                 new = admission.default(resource, new)
-            if _without_rv(new) == _without_rv(old):
-                return current  # a no-op write does not bump the resourceVersion
+                # Compared after defaulting: re-sending what was stored is not a spec change.
+                if _spec_part(resource, new) != _spec_part(resource, old):
+                    new["metadata"]["generation"] = int(old["metadata"].get("generation") or 1) + 1
+            if _unchanged(new, old):
+                return current  # a no-op write: no new resourceVersion, no watch event
             ns_labels = self._check_namespace(resource, namespace or "", creating=False)
             admission.validate(resource, new, old, self.gates, status_only=subresource == "status",
                                namespace_labels=ns_labels)
@@ -414,13 +429,12 @@ class Registry:
                 meta[field] = old_meta[field]
             else:
                 meta.pop(field, None)
+        if "managedFields" not in meta and "managedFields" in old_meta:
+            meta["managedFields"] = old_meta["managedFields"]  # omitted = kept, as kube's field manager does
         if resource.plural == "namespaces":
             new["spec"] = old.get("spec") or {}
             meta["labels"] = {**(meta.get("labels") or {}), "kubernetes.io/metadata.name": old_meta["name"]}
-        generation = int(old_meta.get("generation") or 1)
-        if _spec_part(resource, new) != _spec_part(resource, old):
-            generation += 1
-        meta["generation"] = generation
+        meta["generation"] = int(old_meta.get("generation") or 1)  # bumped by update() after defaulting
         if old_meta.get("deletionTimestamp"):
             # Finalizers may only be removed from an object that is being deleted.
             added = set(meta.get("finalizers") or ()) - set(old_meta.get("finalizers") or ())
@@ -576,7 +590,17 @@ class Registry:
 
 def _without_rv(obj: dict[str, Any]) -> dict[str, Any]:
     meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "resourceVersion"}
+    managed = meta.get("managedFields")
+    if isinstance(managed, list):
+        # Field managers stamp the time of every write; a write that changes nothing else is still a no-op.
+        meta["managedFields"] = [{k: v for k, v in e.items() if k != "time"} if isinstance(e, dict) else e
+                                 for e in managed]
     return {**obj, "metadata": meta}
+
+
+def _unchanged(new: dict[str, Any], old: dict[str, Any]) -> bool:
+    """kube-apiserver's no-op rule: equal but for resourceVersion and managedFields timestamps."""
+    return _without_rv(new) == _without_rv(old)
 
 
 def _deliver(stream: WatchStream, match: Predicate | None, event: WatchEvent) -> bool:

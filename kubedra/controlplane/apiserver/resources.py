@@ -85,7 +85,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("apps", "daemonsets", "DaemonSet", True, short_names=("ds",), categories=("all",),
              subresources=("status",), reset_status_on_create=True),
     Resource("apps", "deployments", "Deployment", True, short_names=("deploy",), categories=("all",),
-             subresources=("status",), reset_status_on_create=True),
+             subresources=("status", "scale"), reset_status_on_create=True),
     Resource("batch", "jobs", "Job", True, categories=("all",), subresources=("status",),
              fields=("status.successful",), reset_status_on_create=True),
     # coordination.k8s.io/v1: node heartbeats and leader election

@@ -23,7 +23,16 @@ import msgspec
 import yaml
 from aiohttp import web
 
-from kubedra.controlplane.apiserver import admission, discovery, errors, logs, node_proxy, patching, protobuf
+from kubedra.controlplane.apiserver import (
+    admission,
+    discovery,
+    errors,
+    logs,
+    node_proxy,
+    patching,
+    protobuf,
+    scale,
+)
 from kubedra.controlplane.apiserver.registry import Registry, WriteOptions
 from kubedra.controlplane.apiserver.resources import Resource, lookup
 from kubedra.controlplane.apiserver.watch import BOOKMARK, WatchStream
@@ -157,6 +166,8 @@ class APIServer:
         if target.subresource == "exec" and method in ("GET", "POST"):
             return await node_proxy.serve_exec(request, self.registry, self.log_source, target.namespace or "",
                                                target.name or "")
+        if target.subresource == "scale" and target.name is not None and "scale" in target.resource.subresources:
+            return await self._scale(request, target)
         if method == "GET":
             if target.name is None:
                 if _truthy(request.query.get("watch")):
@@ -199,10 +210,13 @@ class APIServer:
             doc = discovery.api_resource_list(parts[1], parts[2])
             return _json_response(doc) if doc is not None else None
         if parts[:1] in (["openapi"], ["swagger.json"]):
-            return self._openapi(parts)
+            return self._openapi(parts, accept)
         return None
 
-    def _openapi(self, parts: list[str]) -> web.StreamResponse:
+    def _openapi(self, parts: list[str], accept: str) -> web.StreamResponse:
+        if parts[:2] == ["openapi", "v2"] and not _accepts_json(accept):
+            # Only JSON is produced; a protobuf-only client must hear so rather than get bytes it cannot parse.
+            raise errors.NotAcceptable("only the following media types are accepted: application/json")
         try:
             openapi: Any = importlib.import_module("kubedra.controlplane.apiserver.openapi")
         except ImportError:
@@ -252,6 +266,9 @@ class APIServer:
     # --- reads -----------------------------------------------------------------------------------
 
     def _get(self, request: web.Request, target: Target) -> web.Response:
+        if target.subresource is not None and target.subresource not in target.resource.subresources:
+            raise errors.NotFound(f"the server could not find the requested resource "
+                                  f"({target.resource.plural}/{target.subresource})")
         if target.subresource not in (None, "status"):
             raise errors.MethodNotAllowed(f"GET is not supported on {target.resource.plural}/{target.subresource}")
         obj = self.registry.get(target.resource, target.namespace, target.name or "")
@@ -412,6 +429,20 @@ class APIServer:
             force=_truthy(request.query.get("force")))
         return self._object_response(request, target, obj, 201 if created else 200)
 
+    async def _scale(self, request: web.Request, target: Target) -> web.Response:
+        name, ns, method = target.name or "", target.namespace, request.method
+        if method == "GET":
+            return _json_response(scale.get(self.registry, target.resource, ns, name))
+        if method == "PUT":
+            body = await self._body(request)
+            return _json_response(scale.update(self.registry, target.resource, ns, name, body,
+                                               self._write_options(request)))
+        if method == "PATCH":
+            raw = await request.read()
+            return _json_response(scale.patch(self.registry, target.resource, ns, name, raw,
+                                              request.headers.get("Content-Type", ""), self._write_options(request)))
+        raise errors.MethodNotAllowed(f"{method} is not supported on {target.resource.plural}/scale")
+
     async def _delete(self, request: web.Request, target: Target) -> web.Response:
         body = await self._body(request) or {}
         if not isinstance(body, dict):
@@ -436,6 +467,13 @@ class APIServer:
                                              propagation=propagation, grace_period=grace,
                                              preconditions=body.get("preconditions"), dry_run=dry_run)
         return self._object_response(request, target, obj, 200 if finished else 202)
+
+
+def _accepts_json(accept: str) -> bool:
+    if not accept.strip():
+        return True
+    media = [part.split(";")[0].strip().lower() for part in accept.split(",")]
+    return any(m in ("*/*", "application/*", "application/json") for m in media)
 
 
 def _truthy(value: str | None) -> bool:

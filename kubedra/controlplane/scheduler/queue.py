@@ -60,6 +60,8 @@ class SchedulingQueue:
         self._in_active: set[str] = set()
         self._backoff: list[tuple[float, int, str]] = []
         self._unschedulable: set[str] = set()
+        # PreEnqueue-gated pods: only an event naming them (move, pod_changed) releases them.
+        self._gated: set[str] = set()
         self._in_flight: set[str] = set()
         self._seq = itertools.count()
         self._event_generation = 0
@@ -77,7 +79,7 @@ class SchedulingQueue:
             entry.priority = priority
         if key in self._in_flight or key in self._in_active:
             return
-        if key in self._unschedulable or entry.backoff_until > self._clock():
+        if key in self._unschedulable or key in self._gated or entry.backoff_until > self._clock():
             return
         self._push_active(entry)
 
@@ -86,6 +88,7 @@ class SchedulingQueue:
         self._pods.pop(key, None)
         self._in_active.discard(key)
         self._unschedulable.discard(key)
+        self._gated.discard(key)
 
     def __contains__(self, key: str) -> bool:
         return key in self._pods
@@ -117,7 +120,22 @@ class SchedulingQueue:
         self._in_flight.discard(key)
         self.delete(key)
 
-    def failed(self, key: str, *, unschedulable: bool, event_generation: int) -> None:
+    def gate(self, key: str, priority: int) -> None:
+        """PreEnqueue: the pod cannot be tried yet (its claims are being created). It waits, without
+        an attempt and without backoff, until ``move`` or ``pod_changed`` names it (``move_all`` does
+        not: a freed device cannot help a pod whose claim does not exist yet)."""
+        entry = self._pods.get(key)
+        if entry is None:
+            entry = QueuedPod(key=key, priority=priority, queued_at=self._clock())
+            self._pods[key] = entry
+        entry.priority = priority
+        if key in self._in_flight:
+            return
+        self._in_active.discard(key)
+        self._unschedulable.discard(key)
+        self._gated.add(key)
+
+    def failed(self, key: str, *, unschedulable: bool, event_generation: int, gated: bool = False) -> None:
         """The attempt failed; ``event_generation`` is ``current_event_generation()`` at its start.
 
         An unschedulable pod waits for a cluster event, unless one arrived during the attempt
@@ -128,7 +146,16 @@ class SchedulingQueue:
         if entry is None:
             return
         now = self._clock()
-        delay = min(self._max_backoff, self._initial_backoff * (2 ** max(0, entry.attempts - 1)))
+        if gated and not entry.moved_while_in_flight:
+            # Not a real attempt (a PreEnqueue condition raced with the cache): no backoff.
+            entry.attempts = max(0, entry.attempts - 1)
+            entry.backoff_until = now
+            self._gated.add(key)
+            return
+        if gated:
+            delay = 0.0
+        else:
+            delay = min(self._max_backoff, self._initial_backoff * (2 ** max(0, entry.attempts - 1)))
         entry.backoff_until = now + delay
         if unschedulable and event_generation == self._event_generation and not entry.moved_while_in_flight:
             entry.failed_at_event = event_generation
@@ -169,16 +196,18 @@ class SchedulingQueue:
                 continue
             if key in self._in_flight:
                 entry.moved_while_in_flight = True
-            elif key in self._unschedulable:
+            elif key in self._unschedulable or key in self._gated:
                 self._unschedulable.discard(key)
+                self._gated.discard(key)
                 heapq.heappush(self._backoff, (entry.backoff_until, next(self._seq), key))
 
     def pod_changed(self, key: str) -> None:
         """The pod itself changed in a way that may help (claims created, spec edited): retry it."""
         entry = self._pods.get(key)
-        if entry is None or key not in self._unschedulable:
+        if entry is None or (key not in self._unschedulable and key not in self._gated):
             return
         self._unschedulable.discard(key)
+        self._gated.discard(key)
         heapq.heappush(self._backoff, (entry.backoff_until, next(self._seq), key))
 
     def next_ready_in(self) -> float | None:
@@ -202,7 +231,8 @@ class SchedulingQueue:
         while self._backoff and self._backoff[0][0] <= now:
             _, _, key = heapq.heappop(self._backoff)
             entry = self._pods.get(key)
-            if entry is None or key in self._in_active or key in self._in_flight or key in self._unschedulable:
+            if entry is None or key in self._in_active or key in self._in_flight or key in self._unschedulable \
+                    or key in self._gated:
                 continue
             if entry.backoff_until > now:
                 continue  # a later failure re-queued it with a longer backoff

@@ -111,10 +111,29 @@ class Scheduler:
                 fp = _schedulable_fingerprint(pod)
                 changed = self._fingerprints.get(k) != fp
                 self._fingerprints[k] = fp
-                self.queue.add(k, self.cache.pod_priority(pod))
-                if changed:
-                    self.queue.pod_changed(k)
+                if self._waits_for_claims(pod):
+                    self.queue.gate(k, self.cache.pod_priority(pod))
+                else:
+                    self.queue.add(k, self.cache.pod_priority(pod))
+                    if changed:
+                        self.queue.pod_changed(k)
             self._lock.notify_all()
+
+    def _waits_for_claims(self, pod: Pod) -> bool:
+        """PreEnqueue: a template claim not created yet, or not yet seen by the claim informer."""
+        if pod.spec is None or not pod.spec.resource_claims:
+            return False
+        ns = pod.metadata.namespace or ""
+        statuses = {s.name: s.resource_claim_name for s in (pod.status.resource_claim_statuses if pod.status else None) or []}
+        for pc in pod.spec.resource_claims:
+            if not pc.resource_claim_template_name:
+                continue
+            if pc.name not in statuses:
+                return True
+            name = statuses[pc.name]
+            if name and self.cache.claim(ns, name) is None:
+                return True
+        return False
 
     def _index_claims(self, k: str, pod: Pod) -> None:
         ns = pod.metadata.namespace or ""
@@ -252,7 +271,9 @@ class Scheduler:
         generation = self.queue.current_event_generation()
         outcome = self.cycle.schedule(pod, self.cache, self._in_flight)
         if isinstance(outcome, FitFailure):
-            self.queue.failed(key, unschedulable=outcome.unschedulable, event_generation=generation)
+            self.queue.failed(
+                key, unschedulable=outcome.unschedulable, event_generation=generation, gated=outcome.quiet
+            )
             if not outcome.quiet:
                 self._report_failure(key, pod, outcome)
             return

@@ -215,6 +215,34 @@ class Store:
                 items = [bucket[k] for k in sorted(k for k in bucket if k[0] == namespace)]
             return items, self.rv
 
+    def list_at(self, resource: str, namespace: str | None, rv: int) -> ObjectList:
+        """The objects as they were at revision ``rv`` (what later pages of a paged list show).
+
+        Rebuilt from the current state by undoing, newest first, the retained events after
+        ``rv``. Raises :class:`RevisionTooOld` when the history does not reach back that far.
+        """
+        with self._lock:
+            if rv >= self.rv:
+                return self.list(resource, namespace)[0]
+            if rv < self._compacted_rv:
+                raise RevisionTooOld(rv, self._compacted_rv + 1)
+            state = {k: o for k, o in self._objects.get(resource, {}).items()
+                     if namespace is None or k[0] == namespace}
+            start = bisect.bisect_right(self._history_rvs, rv)
+            for i in range(len(self._history) - 1, start - 1, -1):
+                event = self._history[i]
+                key = event.object.key
+                if key[0] != resource or (namespace is not None and key[1] != namespace):
+                    continue
+                if event.type == ADDED:
+                    state.pop((key[1], key[2]), None)
+                elif event.previous is None:
+                    # Loaded from disk without the state before this event: cannot be undone.
+                    raise RevisionTooOld(rv, event.rv)
+                else:
+                    state[(key[1], key[2])] = event.previous
+            return [state[k] for k in sorted(state)]
+
     def count(self, resource: str) -> int:
         with self._lock:
             return len(self._objects.get(resource, {}))

@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from kubedra.api.codec import to_dict
 from kubedra.drivers.example.config import (
     SPACE_PARTITIONING,
     ConfigError,
@@ -24,6 +25,7 @@ from kubedra.drivers.example.config import (
 from kubedra.drivers.example.devices import build_pool
 from kubedra.node.plugin import cdi
 from kubedra.node.plugin.claims import AllocatedDevice, Claim, ClaimRef
+from kubedra.node.plugin.device_status import DeviceStatus
 from kubedra.node.plugin.driver import PreparedDevice, PrepareResult
 from kubedra.node.plugin.slices import Pool
 
@@ -42,10 +44,15 @@ def env_suffix(device: str) -> str:
 
 
 class ExampleDriver:
-    def __init__(self, node_name: str, num_devices: int = 8, partitions: int = 0) -> None:
+    def __init__(self, node_name: str, num_devices: int = 8, partitions: int = 0,
+                 device_status: bool = False) -> None:
         self.node_name = node_name
         self.pool: Pool = build_pool(node_name, num_devices, partitions)
         self.allocatable = {d.name for d in self.pool.devices}
+        self.device_status = device_status
+        # --gpu-device-status: each prepared device's attributes, as published, go to status.devices[].data.
+        self._attributes = {d.name: {k: to_dict(v) for k, v in (d.attributes or {}).items()}
+                            for d in self.pool.devices}
 
     @property
     def common_cdi_id(self) -> str:
@@ -64,7 +71,11 @@ class ExampleDriver:
         results: dict[str, PrepareResult] = {}
         for claim in claims:
             try:
-                results[claim.uid] = PrepareResult(devices=self._prepare_claim(claim))
+                devices = self._prepare_claim(claim)
+                status = [DeviceStatus(pool=d.pool, device=d.device, share_id=d.share_id,
+                                       data=self._attributes.get(d.device)) for d in devices] \
+                    if self.device_status else []
+                results[claim.uid] = PrepareResult(devices=devices, device_status=status)
             except ConfigError as e:
                 results[claim.uid] = PrepareResult(error=f"prepare failed: {e}")
         return results

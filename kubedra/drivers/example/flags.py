@@ -17,6 +17,13 @@ def _env(name: str, default: Any) -> Any:
     return os.environ.get(name, default)
 
 
+def _bool_env(name: str) -> bool:
+    value = os.environ.get(name, "false").strip().lower()
+    if value not in ("true", "false", "1", "0", ""):
+        raise SystemExit(f"error: {name}={value!r}: expected true or false")
+    return value in ("true", "1")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--node-name", default=_env("NODE_NAME", None), help="node to publish devices for [NODE_NAME]"
@@ -30,6 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=int(_env("GPU_PARTITIONS", 0)),
         help="split each GPU into N partitions sharing a counter set [GPU_PARTITIONS]",
+    )
+    parser.add_argument(
+        "--gpu-device-status",
+        action=argparse.BooleanOptionalAction,
+        default=_bool_env("GPU_DEVICE_STATUS"),
+        help="write each prepared GPU's attributes into the claim's status.devices[].data [GPU_DEVICE_STATUS]",
     )
     parser.add_argument(
         "--kubelet-root",
@@ -81,6 +94,7 @@ def run_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
             cdi_root=args.cdi_root,
             num_devices=args.num_devices,
             gpu_partitions=args.gpu_partitions,
+            gpu_device_status=args.gpu_device_status,
             kubelet_root=args.kubelet_root,
             registrar_dir=args.kubelet_registrar_directory_path,
             plugins_dir=args.kubelet_plugins_directory_path,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ class ContainerPlan:
     executed: bool = True  # False: a placeholder runs instead of the image's program
     note: str = ""  # why a placeholder or a substitute runs (becomes an event)
     extra_env_keys: list[str] = field(default_factory=list)
+    port_map: dict[int, int] = field(default_factory=dict)  # port the pod names -> port used here
 
 
 @dataclass
@@ -132,7 +134,7 @@ def plan_container(pod: dict[str, Any], container: dict[str, Any], where: str, p
     ):
         driver_env = {k: paths.map(v) for k, v in env.items()}
         driver_env.setdefault("CDI_ROOT", str(paths.cdi_dir))
-        driver_env["HEALTHCHECK_PORT"] = "-1"  # this kubelet runs no probes; a fixed port would collide
+        port_map = _move_healthcheck_port(driver_env, where)
         for key in ("PYTHONPATH", "VIRTUAL_ENV", "LANG", "LC_ALL"):
             if key in os.environ:
                 driver_env.setdefault(key, os.environ[key])
@@ -140,7 +142,7 @@ def plan_container(pod: dict[str, Any], container: dict[str, Any], where: str, p
         if paths.kubeconfig is not None:
             driver_argv += ["--kubeconfig", str(paths.kubeconfig)]
         driver_argv += [paths.map(a) for a in argv[1:]] if command else []
-        return ContainerPlan(argv=driver_argv, env=driver_env, cwd=cwd,
+        return ContainerPlan(argv=driver_argv, env=driver_env, cwd=cwd, port_map=port_map,
                              note=f"image {image} runs kubedra's gpu.example.com driver")
     if argv and _resolvable(argv[0], env["PATH"]):
         return ContainerPlan(argv=argv, env=env, cwd=cwd)
@@ -149,6 +151,34 @@ def plan_container(pod: dict[str, Any], container: dict[str, Any], where: str, p
     return ContainerPlan(argv=list(PLACEHOLDER_ARGV), env=env, cwd=cwd, executed=False,
                          note=f"Container {container.get('name')} (image {image}) was not executed: "
                               f"{reason}; a placeholder process runs instead")
+
+
+def _move_healthcheck_port(env: dict[str, str], where: str) -> dict[int, int]:
+    """Give the driver's gRPC health server a free port instead of the fixed one the pod asks for.
+
+    Every node's driver pod asks for the same port (the Helm chart's 51515) and all
+    kubelets share this machine's network, so the port is replaced by a free one and
+    probes of the pod naming the old port are sent to the new one.
+    """
+    value = env.get("HEALTHCHECK_PORT", "-1").strip()
+    try:
+        port = int(value)
+    except ValueError:
+        raise ContainerConfigError(f"{where}.env[HEALTHCHECK_PORT]: Invalid value: {value!r}: "
+                                   "must be an integer") from None
+    if port < 0:
+        env["HEALTHCHECK_PORT"] = str(port)
+        return {}
+    free = free_port()
+    env["HEALTHCHECK_PORT"] = str(free)
+    return {port: free} if port > 0 else {}
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now (on all addresses, as gRPC servers bind)."""
+    with socket.socket(socket.AF_INET6 if socket.has_ipv6 else socket.AF_INET) as sock:
+        sock.bind(("", 0))
+        return int(sock.getsockname()[1])
 
 
 def _resolvable(program: str, path: str) -> bool:

@@ -252,6 +252,27 @@ class DRAManager:
                         ids.extend(device.cdi_device_ids)
         return list(dict.fromkeys(ids))
 
+    def container_devices(self, pod: dict[str, Any], container: dict[str, Any]
+                          ) -> list[tuple[str, list[tuple[str, PreparedDevice]]]]:
+        """Per ``resources.claims[]`` entry of ``container``: its status name and (driver, device) pairs.
+
+        The name is ``claim:<podClaim>`` or ``claim:<podClaim>/<request>``, as in
+        ``containerStatuses[].allocatedResourcesStatus``.
+        """
+        names = pod_claim_names(pod)
+        namespace = meta(pod).get("namespace", "default")
+        out: list[tuple[str, list[tuple[str, PreparedDevice]]]] = []
+        for ref in (container.get("resources") or {}).get("claims") or []:
+            pod_claim = ref.get("name", "")
+            request = ref.get("request")
+            claim_name = names.get(pod_claim)
+            state = self.claims.get(f"{namespace}/{claim_name}") if claim_name else None
+            if state is None:
+                continue
+            devices = [(driver, d) for driver, ds in sorted(state.devices.items()) for d in ds if _serves(d, request)]
+            out.append((f"claim:{pod_claim}" + (f"/{request}" if request else ""), devices))
+        return out
+
     def claims_of_pod(self, pod_uid: str) -> list[ClaimState]:
         return [s for s in self.claims.values() if pod_uid in s.pod_uids]
 

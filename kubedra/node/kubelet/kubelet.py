@@ -20,6 +20,7 @@ from typing import Any
 
 from lightkube import ApiError, AsyncClient
 
+from kubedra.api.features import RESOURCE_HEALTH_STATUS, FeatureGates
 from kubedra.node.kubelet.apiclient import Pod, ResourceSlice, as_dict, client_from, meta
 from kubedra.node.kubelet.containers import NodePaths
 from kubedra.node.kubelet.dra_manager import DRAManager
@@ -28,6 +29,7 @@ from kubedra.node.kubelet.node_status import NodeStatusManager
 from kubedra.node.kubelet.plugin_watcher import PluginWatcher
 from kubedra.node.kubelet.plugins import PluginManager
 from kubedra.node.kubelet.pod_worker import NodeServices, PodWorker
+from kubedra.node.kubelet.resource_health import HealthManager
 from kubedra.node.kubelet.runtime import LocalRuntime
 from kubedra.node.kubelet.server import KubeletServer
 
@@ -48,6 +50,7 @@ class KubeletConfig:
     labels: dict[str, str] = field(default_factory=dict)
     taints: list[dict[str, Any]] = field(default_factory=list)  # --register-with-taints
     slice_wipe_delay: float = 30.0
+    feature_gates: FeatureGates = field(default_factory=FeatureGates)
 
     @property
     def registry_dir(self) -> Path:
@@ -70,6 +73,11 @@ class Kubelet:
         self.plugins = PluginManager(on_driver_gone=self._wipe_driver_slices, wipe_delay=config.slice_wipe_delay)
         self.watcher = PluginWatcher(config.registry_dir, config.root, self.plugins)
         self.dra = DRAManager(config.root, self.client, self.plugins)
+        self.health: HealthManager | None = None
+        if config.feature_gates.enabled(RESOURCE_HEALTH_STATUS):
+            self.health = HealthManager(self._health_changed)
+            self.plugins.on_registered = self.health.plugin_registered
+            self.plugins.on_deregistered = self.health.plugin_gone
         self.runtime = LocalRuntime(config.root)
         self.events = EventRecorder(self.client, config.node_name)
         self.server = KubeletServer(self.find_worker, host=config.host_ip, port=config.port)
@@ -78,7 +86,7 @@ class Kubelet:
             client=self.client, node_name=config.node_name, host_ip=config.host_ip, dra=self.dra,
             runtime=self.runtime,
             paths=NodePaths(root=config.root, cdi_dir=config.cdi_dirs[-1], kubeconfig=config.kubeconfig),
-            cdi_dirs=config.cdi_dirs, events=self.events,
+            cdi_dirs=config.cdi_dirs, events=self.events, health=self.health,
         )
         self.node_status: NodeStatusManager | None = None
         self.ready = asyncio.Event()
@@ -113,6 +121,8 @@ class Kubelet:
             task.cancel()
         await asyncio.gather(*self._tasks, *workers, return_exceptions=True)
         await self.server.stop()
+        if self.health is not None:
+            await self.health.close()
         await self.plugins.close()
         with contextlib.suppress(Exception):
             await self.client.close()
@@ -170,6 +180,12 @@ class Kubelet:
         log.info("driver %s gone for %.0fs: deleted %d ResourceSlices", driver, self.config.slice_wipe_delay, count)
 
     # ---- pods ----------------------------------------------------------------------------------
+
+    def _health_changed(self) -> None:
+        """Device health changed: every pod worker recomputes (and, if different, publishes) its status."""
+        for worker in self.workers.values():
+            if not worker.deleted:
+                worker.update(worker.pod)
 
     def find_worker(self, namespace: str, name: str) -> PodWorker | None:
         for worker in self.workers.values():

@@ -138,6 +138,9 @@ class PluginManager:
         self._wipe_delay = wipe_delay
         self._wipes: dict[str, asyncio.Task[None]] = {}
         self.changed = asyncio.Event()
+        # Optional listeners (the health manager): a plugin registered with the versions it offered / gone.
+        self.on_registered: Callable[[DRAPlugin, list[str]], None] | None = None
+        self.on_deregistered: Callable[[DRAPlugin], None] | None = None
 
     def register(self, driver: str, endpoint: str, versions: Sequence[str]) -> DRAPlugin:
         version = choose_version(versions)
@@ -150,6 +153,8 @@ class PluginManager:
         if wipe is not None:
             wipe.cancel()
         log.info("registered DRA plugin %s at %s (%s)", driver, endpoint, version)
+        if self.on_registered is not None:
+            self.on_registered(plugin, list(versions))
         self._notify()
         return plugin
 
@@ -157,6 +162,8 @@ class PluginManager:
         plugin = self._plugins.pop(endpoint, None)
         if plugin is None:
             return
+        if self.on_deregistered is not None:
+            self.on_deregistered(plugin)
         await plugin.close()
         log.info("deregistered DRA plugin %s at %s", plugin.driver, endpoint)
         if not any(p.driver == plugin.driver for p in self._plugins.values()) and self._on_driver_gone:

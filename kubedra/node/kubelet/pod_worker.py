@@ -30,6 +30,8 @@ from kubedra.node.kubelet.apiclient import Pod, PodStatus, is_not_found, meta, n
 from kubedra.node.kubelet.containers import ContainerConfigError, ContainerPlan, NodePaths, plan_container
 from kubedra.node.kubelet.dra_manager import DRAManager, PrepareError
 from kubedra.node.kubelet.events import EventRecorder
+from kubedra.node.kubelet.probes import ContainerProbes, ProbeConfigError, ProbeSpec, parse_probe
+from kubedra.node.kubelet.resource_health import HealthManager
 from kubedra.node.kubelet.runtime import Container, LocalRuntime, rfc3339
 from kubedra.node.plugin.cdi import CDIError
 from kubedra.node.plugin.cdi_cache import CDICache, environment
@@ -54,6 +56,7 @@ class NodeServices:
     paths: NodePaths
     cdi_dirs: list[Path]
     events: EventRecorder
+    health: HealthManager | None = None  # set when the ResourceHealthStatus gate is on
 
 
 class PodWorker:
@@ -72,6 +75,7 @@ class PodWorker:
         self.last_state: dict[str, Container] = {}
         self.waiting: dict[str, tuple[str, str]] = {}
         self.restart_at: dict[str, float] = {}
+        self.probes: dict[str, ContainerProbes] = {}  # regular containers with probes
         # A pod that already finished (seen again after a kubelet restart) is never run again.
         known = (pod.get("status") or {})
         self.phase = known.get("phase") if known.get("phase") in ("Succeeded", "Failed") else "Pending"
@@ -202,14 +206,45 @@ class PodWorker:
         if previous is not None:
             self.last_state[name] = previous
             self.restart_counts[name] = self.restart_counts.get(name, 0) + 1
+        old_probes = self.probes.pop(name, None)
+        if old_probes is not None:
+            await old_probes.stop()
         started = await self.node.runtime.start(self.pod_dir, name, self.restart_counts.get(name, 0), plan)
         into[name] = started
         self.waiting.pop(name, None)
+        if into is self.containers:
+            await self._start_probes(container, where, plan, started)
         if not plan.executed or plan.note:
             await self.node.events.record(self.pod, "Warning" if not plan.executed else "Normal",
                                           "ContainerNotExecuted" if not plan.executed else "Substituted", plan.note)
         await self.node.events.record(self.pod, "Normal", "Started", f"Started container {name}")
         return started
+
+    async def _start_probes(self, spec: dict[str, Any], where: str, plan: ContainerPlan,
+                            started: Container) -> None:
+        specs: list[ProbeSpec] = []
+        for kind in ("Startup", "Liveness", "Readiness"):
+            field = f"{kind[0].lower()}{kind[1:]}Probe"
+            if spec.get(field) is None:
+                continue
+            try:
+                specs.append(parse_probe(kind, spec[field], f"{where}.{field}"))
+            except ProbeConfigError as exc:
+                await self.node.events.record(self.pod, "Warning", "Unhealthy", f"{kind} probe not run: {exc}")
+        if not specs or not started.running:
+            return
+
+        async def record(event_type: str, reason: str, message: str) -> None:
+            await self.node.events.record(self.pod, event_type, reason, message)
+
+        async def kill() -> None:
+            probe_grace = next((s.spec_grace for s in specs if s.spec_grace is not None), None)
+            await self.node.runtime.stop(started, self._grace() if probe_grace is None else probe_grace)
+
+        probes = ContainerProbes(specs, spec, where, self.node.host_ip, plan.port_map, plan.env, record,
+                                 self._wake.set, kill)
+        self.probes[spec.get("name", "")] = probes
+        probes.start()
 
     def _plan(self, container: dict[str, Any], where: str) -> ContainerPlan:
         ids = self.node.dra.cdi_device_ids(self.pod, container)
@@ -282,6 +317,9 @@ class PodWorker:
         return float(DEFAULT_GRACE if value is None else value)
 
     async def stop_containers(self, grace: float) -> None:
+        for probes in self.probes.values():
+            await probes.stop()
+        self.probes.clear()
         everything = [*self.containers.values(), *self.init_containers.values()]
         await asyncio.gather(*(self.node.runtime.stop(c, grace) for c in everything))
 
@@ -318,8 +356,9 @@ class PodWorker:
         if current is not None and current.running and waiting is None:
             status["state"] = {"running": {"startedAt": rfc3339(current.started_at)}}
             status["containerID"] = current.container_id
-            status["ready"] = not init
-            status["started"] = True
+            probes = None if init else self.probes.get(name)
+            status["ready"] = not init and (probes is None or (probes.started and probes.ready))
+            status["started"] = probes is None or probes.started
         elif current is not None and current.exit_code is not None and waiting is None:
             status["state"] = {"terminated": _terminated(current)}
             status["containerID"] = current.container_id
@@ -331,10 +370,33 @@ class PodWorker:
             status["state"] = {"waiting": {"reason": reason, **({"message": message} if message else {})}}
             status["ready"] = False
             status["started"] = False
+        if self.node.health is not None:
+            resources = self._allocated_resources_status(spec)
+            if resources:
+                status["allocatedResourcesStatus"] = resources
         last = self.last_state.get(name) if waiting is None else (current or self.last_state.get(name))
         status["lastState"] = {"terminated": _terminated(last)} if last is not None and last.exit_code is not None \
             else {}
         return status
+
+    def _allocated_resources_status(self, spec: dict[str, Any]) -> list[dict[str, Any]]:
+        """Health of the devices behind each of the container's claims (gate ResourceHealthStatus)."""
+        health = self.node.health
+        assert health is not None
+        out = []
+        for name, devices in self.node.dra.container_devices(self.pod, spec):
+            resources = []
+            for driver, device in devices:
+                resource_id = device.cdi_device_ids[0] if device.cdi_device_ids else \
+                    f"{driver}/{device.pool_name}/{device.device_name}"
+                entry: dict[str, Any] = {"resourceID": resource_id,
+                                         "health": health.health(driver, device.pool_name, device.device_name)}
+                message = health.message(driver, device.pool_name, device.device_name)
+                if message:
+                    entry["message"] = message
+                resources.append(entry)
+            out.append({"name": name, "resources": resources})
+        return out
 
     def status(self) -> dict[str, Any]:
         spec = self.pod.get("spec") or {}

@@ -54,6 +54,8 @@ class CheckpointClaim(_Base, kw_only=True):
     # reboot (/var/run/cdi is tmpfs) can be written again at start.
     cdi_spec_name: str | None = None
     cdi_spec: dict[str, Any] | None = None
+    # status.devices entries the driver asked for (written to the claim on every Prepare answer).
+    device_status: list[dict[str, Any]] | None = None
 
 
 class CheckpointData(_Base, kw_only=True):

@@ -22,6 +22,7 @@ import httpx2 as httpx
 from lightkube import ApiError, AsyncClient
 
 from kubedra.node.plugin.claims import Claim, ClaimError, ClaimRef, claim_from_object
+from kubedra.node.plugin.device_status import DeviceStatusError, write_device_status
 from kubedra.node.plugin.kubeapi import ResourceClaim, as_dict
 from kubedra.node.plugin.proto import dra_v1_pb2, dra_v1_pb2_grpc, dra_v1beta1_pb2, dra_v1beta1_pb2_grpc
 from kubedra.node.plugin.state import ClaimOutcome, ClaimState
@@ -98,9 +99,19 @@ class DRAService:
         if claims:
             async with self._serialized():
                 out.update(await asyncio.to_thread(self.state.prepare, claims))
+            await asyncio.gather(*(self._write_status(c.ref, out[c.uid]) for c in claims if c.uid in out))
         for ref in refs:
             _log_outcome(ref, out.get(ref.uid))
         return out
+
+    async def _write_status(self, ref: ClaimRef, outcome: ClaimOutcome) -> None:
+        """Write the status.devices the driver returned; failing to is the claim's error (the kubelet retries)."""
+        if outcome.error or not outcome.device_status or self.client is None:
+            return
+        try:
+            await write_device_status(self.client, self.driver_name, ref, outcome.device_status)
+        except (DeviceStatusError, httpx.HTTPError) as e:
+            outcome.error = str(e)
 
     async def unprepare(self, refs: list[ClaimRef]) -> dict[str, str | None]:
         if not refs:

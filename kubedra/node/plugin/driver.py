@@ -15,6 +15,7 @@ from typing import Protocol
 
 from kubedra.node.plugin.cdi import ContainerEdits
 from kubedra.node.plugin.claims import AllocatedDevice, Claim, ClaimRef
+from kubedra.node.plugin.device_status import DeviceStatus
 
 
 @dataclass
@@ -50,10 +51,15 @@ class PreparedDevice:
 
 @dataclass
 class PrepareResult:
-    """The outcome for one claim: its devices, or an error for the kubelet to report."""
+    """The outcome for one claim: its devices, or an error for the kubelet to report.
+
+    ``device_status`` entries are written to the claim's ``status.devices`` (this
+    driver's entries only) before the kubelet gets the answer.
+    """
 
     devices: list[PreparedDevice] = field(default_factory=list)
     error: str | None = None
+    device_status: list[DeviceStatus] = field(default_factory=list)
 
 
 class Driver(Protocol):

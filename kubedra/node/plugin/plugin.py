@@ -20,12 +20,21 @@ import grpc
 from lightkube import AsyncClient
 
 from kubedra.node.plugin.checkpoint import Checkpoint
+from kubedra.node.plugin.claims import ClaimRef
+from kubedra.node.plugin.device_status import DeviceStatus, write_device_status
 from kubedra.node.plugin.dra_service import DRAPluginV1, DRAPluginV1beta1, DRAService
 from kubedra.node.plugin.driver import Driver
 from kubedra.node.plugin.health import HealthService
-from kubedra.node.plugin.proto import dra_v1_pb2_grpc, dra_v1beta1_pb2_grpc, health_pb2_grpc
+from kubedra.node.plugin.proto import (
+    dra_health_v1alpha1_pb2_grpc,
+    dra_v1_pb2_grpc,
+    dra_v1beta1_pb2_grpc,
+    health_pb2_grpc,
+)
 from kubedra.node.plugin.proto import pluginregistration_pb2_grpc as reg_grpc
 from kubedra.node.plugin.registration import RegistrationService
+from kubedra.node.plugin.resource_health import SERVICE_VERSION as HEALTH_SERVICE_VERSION
+from kubedra.node.plugin.resource_health import DeviceHealth, HealthReporter
 from kubedra.node.plugin.slices import DriverResources, SlicePublisher
 from kubedra.node.plugin.state import ClaimState
 
@@ -55,6 +64,7 @@ class PluginOptions:
     publish: bool = True
     slice_min_interval: float = 0.5
     extra_versions: list[str] = field(default_factory=list)
+    resource_health: bool = False  # serve v1alpha1.DRAResourceHealth (report with DriverPlugin.report_health)
 
     def __post_init__(self) -> None:
         if not self.driver_name or len(self.driver_name) > 63:
@@ -87,7 +97,7 @@ class PluginOptions:
 
     def supported_versions(self) -> list[str]:
         versions = (["v1.DRAPlugin"] if self.v1 else []) + (["v1beta1.DRAPlugin"] if self.v1beta1 else [])
-        return versions + self.extra_versions
+        return versions + ([HEALTH_SERVICE_VERSION] if self.resource_health else []) + self.extra_versions
 
 
 class DriverPlugin:
@@ -103,7 +113,7 @@ class DriverPlugin:
             if len(os.fsencode(sock)) > MAX_SOCKET_PATH:
                 raise ValueError(f"socket path {sock} is longer than {MAX_SOCKET_PATH} bytes (AF_UNIX limit)")
         self.checkpoint = Checkpoint(o.plugin_path / "checkpoint.json")
-        self.state = ClaimState(driver, self.checkpoint, o.cdi_dir, o.vendor, o.cdi_class)
+        self.state = ClaimState(driver, self.checkpoint, o.cdi_dir, o.vendor, o.cdi_class, o.driver_name)
         self.service = DRAService(
             self.state,
             client,
@@ -119,6 +129,7 @@ class DriverPlugin:
             if (client is not None and o.publish)
             else None
         )
+        self.health = HealthReporter()
         self.reconciled: list[str] = []  # claim UIDs whose CDI spec was re-created at start
         self.reconcile_errors: dict[str, str] = {}
         self.healthcheck_port: int | None = None
@@ -139,6 +150,9 @@ class DriverPlugin:
             dra_v1beta1_pb2_grpc.add_DRAPluginServicer_to_server(
                 DRAPluginV1beta1(self.service), self._dra_server
             )
+        if o.resource_health:
+            self.health.bind(asyncio.get_running_loop())
+            dra_health_v1alpha1_pb2_grpc.add_DRAResourceHealthServicer_to_server(self.health, self._dra_server)
         await self._serve_unix(self._dra_server, o.dra_socket)
         self._reg_server = grpc.aio.server()
         reg_grpc.add_RegistrationServicer_to_server(self.registration, self._reg_server)
@@ -169,6 +183,32 @@ class DriverPlugin:
         if self.publisher is None:
             raise RuntimeError("resource publishing is disabled (no client or publish=False)")
         self.publisher.update(resources)
+
+    def report_health(self, devices: list[DeviceHealth], *, complete: bool = True) -> None:
+        """Tell connected kubelets the health of ``devices`` (any thread).
+
+        ``complete``: the list is every device of the driver (others are dropped, and a
+        kubelet turns them Unknown); otherwise only these devices change.
+        """
+        if not self.options.resource_health:
+            raise RuntimeError("the health stream is disabled (PluginOptions.resource_health=False)")
+        if complete:
+            self.health.set(devices)
+        else:
+            self.health.update(devices)
+
+    async def set_device_status(self, claim: ClaimRef, devices: list[DeviceStatus]) -> bool:
+        """Write this driver's ``status.devices`` entries for ``devices`` of ``claim`` (others are kept).
+
+        For status that changes after Prepare (e.g. network data once an interface is
+        up); status known at Prepare is simpler to return in ``PrepareResult.device_status``.
+        Raises DeviceStatusError naming the claim.
+        """
+        if self.client is None:
+            raise RuntimeError("no Kubernetes client configured")
+        return await write_device_status(
+            self.client, self.options.driver_name, claim, [d.to_json(self.options.driver_name) for d in devices]
+        )
 
     async def stop(self, grace: float = 1.0) -> None:
         """Stop serving: DRA server, then registration (sockets removed), then the publisher."""

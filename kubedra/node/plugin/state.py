@@ -17,6 +17,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -32,15 +33,18 @@ log = logging.getLogger(__name__)
 class ClaimOutcome:
     devices: list[CheckpointDevice]
     error: str | None = None
+    device_status: list[dict[str, Any]] | None = None
 
 
 class ClaimState:
     """Prepared claims of one driver on this node."""
 
     def __init__(
-        self, driver: Driver, checkpoint: Checkpoint, cdi_dir: Path, cdi_vendor: str, cdi_class: str
+        self, driver: Driver, checkpoint: Checkpoint, cdi_dir: Path, cdi_vendor: str, cdi_class: str,
+        driver_name: str = "",
     ):
         self.driver = driver
+        self.driver_name = driver_name
         self.checkpoint = checkpoint
         self.cdi_dir = cdi_dir
         self.cdi_vendor = cdi_vendor
@@ -65,7 +69,7 @@ class ClaimState:
                 entry = data.claims.get(claim.uid)
                 if entry is not None and entry.state == "PrepareCompleted":
                     self._ensure_spec(claim.uid, entry)
-                    out[claim.uid] = ClaimOutcome(devices=entry.devices)
+                    out[claim.uid] = ClaimOutcome(devices=entry.devices, device_status=entry.device_status)
                 elif claim.uid not in {c.uid for c in todo}:
                     todo.append(claim)
                     data.claims[claim.uid] = CheckpointClaim(
@@ -100,7 +104,7 @@ class ClaimState:
                 )
                 continue
             completed[claim.uid] = entry
-            out[claim.uid] = ClaimOutcome(devices=entry.devices)
+            out[claim.uid] = ClaimOutcome(devices=entry.devices, device_status=entry.device_status)
         failpoints.hit("prepare-cdi-written")
         if completed:
             with self._lock:
@@ -130,7 +134,8 @@ class ClaimState:
                 )
             )
         entry = CheckpointClaim(
-            namespace=claim.ref.namespace, name=claim.ref.name, state="PrepareCompleted", devices=devices
+            namespace=claim.ref.namespace, name=claim.ref.name, state="PrepareCompleted", devices=devices,
+            device_status=[s.to_json(self.driver_name) for s in result.device_status] or None,
         )
         if spec_devices:
             spec = cdi.new_spec(self.cdi_kind, spec_devices)
