@@ -124,7 +124,8 @@ def _read_pid(path: Path) -> int | None:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return pid  # no /proc (macOS): trust the pid file
-    return pid if b"kubedra" in cmdline else None
+    # Empty while the process is in execve (just started): nothing to judge by, trust the file.
+    return pid if not cmdline or b"kubedra" in cmdline else None
 
 
 def _process_table() -> dict[int, tuple[int, str]]:

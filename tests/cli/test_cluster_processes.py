@@ -17,7 +17,12 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="ne
 
 
 def _spawn(*argv: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(list(argv), start_new_session=True, stdout=subprocess.DEVNULL)
+    """Start a process and wait until its exec is complete (its cmdline is empty during execve)."""
+    proc = subprocess.Popen(list(argv), start_new_session=True, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 5
+    while not Path(f"/proc/{proc.pid}/cmdline").read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return proc
 
 
 def test_a_pid_file_naming_a_reused_pid_is_not_a_running_cluster(tmp_path: Path) -> None:

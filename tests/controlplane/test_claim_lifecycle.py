@@ -241,3 +241,37 @@ def test_job_pods_each_get_an_allocated_claim_from_the_template(tmp_path: Path) 
             assert claim["status"]["reservedFor"][0]["uid"] == p["metadata"]["uid"]
             devices.add(claim["status"]["allocation"]["devices"]["results"][0]["device"])
         assert devices == {"gpu-0", "gpu-1"}
+
+
+def test_extended_resource_backed_by_dra(tmp_path: Path) -> None:
+    with running_cluster(tmp_path) as (client, _m):
+        namespace(client, NS)
+        cls = device_class()
+        cls["spec"]["extendedResourceName"] = "example.com/gpu"
+        client.create("deviceclasses", cls)
+        client.create("nodes", node("worker-0"))
+        client.create("resourceslices", gpu_slice("worker-0", 3))
+        body = pod("cuda", NS)
+        body["spec"]["containers"][0]["resources"] = {"limits": {"example.com/gpu": "2"}}
+        client.create("pods", body)
+        assert wait_for(lambda: client.get("pods", "cuda", namespace=NS)["spec"].get("nodeName")) == "worker-0"
+        status = client.get("pods", "cuda", namespace=NS)["status"]["extendedResourceClaimStatus"]
+        assert status["requestMappings"] == [
+            {"containerName": "c", "resourceName": "example.com/gpu", "requestName": "container-0-request-0"}]
+        claim = client.get("resourceclaims", status["resourceClaimName"], namespace=NS)
+        assert claim["metadata"]["annotations"] == {"resource.kubernetes.io/extended-resource-claim": "true"}
+        assert claim["metadata"]["name"].startswith("cuda-extended-resources-")
+        assert len(claim["status"]["allocation"]["devices"]["results"]) == 2
+        assert claim["status"]["reservedFor"][0]["name"] == "cuda"
+
+        # A resource no class serves and no node advertises: the usual "Insufficient" reason.
+        other = pod("tpu", NS)
+        other["spec"]["containers"][0]["resources"] = {"limits": {"example.com/tpu": "1"}}
+        client.create("pods", other)
+        wait_for(lambda: [m for m in _events(client, NS, "tpu")
+                          if m.startswith("0/1 nodes are available: 1 Insufficient example.com/tpu.")], what="event")
+
+        # Deleting the pod deletes its extended-resource claim (the devices are free again).
+        client.delete("pods", "cuda", namespace=NS, grace_period_seconds=0)
+        wait_for(lambda: not [c for c in client.list("resourceclaims", namespace=NS)["items"]
+                              if not c["metadata"].get("deletionTimestamp")], what="claim deleted")

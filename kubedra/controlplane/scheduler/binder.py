@@ -10,6 +10,7 @@ claim, and a restart in the middle of a write, safe.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 
@@ -47,6 +48,24 @@ class Binder:
             return decode(ResourceClaim, self.client.get("resourceclaims", name, namespace=ns))
         except NotFound:
             raise BindError(f'resourceclaim "{name}" not found') from None
+
+    def create_extended_claim(self, update: ClaimUpdate, pod: Pod) -> ClaimUpdate:
+        """Create the extended-resource claim (with the finalizer) and record it in the pod status."""
+        body = to_dict(update.claim)
+        meta = body["metadata"]
+        meta.pop("name", None)
+        meta["finalizers"] = [DELETE_PROTECTION_FINALIZER]
+        created = decode(ResourceClaim, self.client.create("resourceclaims", body, namespace=pod.metadata.namespace))
+        status = {"resourceClaimName": created.metadata.name,
+                  "requestMappings": to_dict(update.extended_mappings or [])}
+        try:
+            self.client.patch("pods", pod.metadata.name or "", {"status": {"extendedResourceClaimStatus": status}},
+                              namespace=pod.metadata.namespace, subresource="status", patch_type="merge")
+        except NotFound:
+            with contextlib.suppress(NotFound):
+                self.client.delete("resourceclaims", created.metadata.name or "", namespace=pod.metadata.namespace)
+            raise BindError(f'pod "{pod.metadata.namespace}/{pod.metadata.name}" not found') from None
+        return ClaimUpdate(created, update.allocation)
 
     def reserve(self, update: ClaimUpdate, pod: Pod, node: Node) -> ResourceClaim:
         """Finalizer first (so the claim cannot vanish while allocated), then status."""

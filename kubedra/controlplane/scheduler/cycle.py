@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kubedra.api.core import Node, NodeSelector, Pod
+from kubedra.api.core import ContainerResourceRequestMapping, Pod
 from kubedra.api.resource import (
     AllocationResult,
     ResourceClaim,
@@ -42,6 +42,8 @@ class ClaimUpdate:
 
     claim: ResourceClaim
     allocation: AllocationResult | None  # None: already allocated, only add the pod to reservedFor
+    # Set for the extended-resource claim, which the binder must create first.
+    extended_mappings: list[ContainerResourceRequestMapping] | None = None
 
 
 @dataclass
@@ -93,8 +95,10 @@ class Cycle:
         filter_timeout: float | None = 10.0,
         score_nodes: int = 10,
         memo: bool = True,
+        extended_resources: bool = True,
     ) -> None:
         self.factory = factory
+        self.extended_resources = extended_resources
         self.filter_timeout = filter_timeout
         self.score_nodes = score_nodes
         self.memo = FailureMemo(cache) if memo else None
@@ -107,7 +111,7 @@ class Cycle:
         if not nodes:
             return FitFailure(fit_error_message(0, {}) + " no nodes available to schedule pods")
         try:
-            state = DRAPodState.prepare(pod, cache, self.factory, in_flight)
+            state = DRAPodState.prepare(pod, cache, self.factory, in_flight, self.extended_resources)
         except Unschedulable as exc:
             return FitFailure(fit_error_message(len(nodes), {}, prefilter=str(exc)), quiet=exc.quiet)
         except SchedulingError as exc:
@@ -127,7 +131,7 @@ class Cycle:
             node = nodes[(start + i) % n]
             checked += 1
             reason = check_node(pod, node, required)
-            if reason is None and state.has_claims:
+            if reason is None and (state.has_claims or state.extended is not None):
                 try:
                     reason = state.filter(node, deadline_after(self.filter_timeout), self.memo)
                 except SchedulingError as exc:
@@ -149,6 +153,9 @@ class Cycle:
         for claim in state.claims:
             index = pending.get(id(claim))
             updates.append(ClaimUpdate(claim, results[index] if results is not None and index is not None else None))
+        special = state.extended_claims.get(chosen)
+        if special is not None and results is not None:
+            updates.append(ClaimUpdate(special[0], results[-1], extended_mappings=special[1]))
         return Decision(node=chosen, updates=updates)
 
 
@@ -188,15 +195,3 @@ def _sub_index(state: DRAPodState, parent: str, sub: str) -> int:
                     if s.name == sub:
                         return i
     return 0
-
-
-def node_selector_for(node: Node) -> NodeSelector:
-    from kubedra.api.core import NodeSelectorRequirement, NodeSelectorTerm
-
-    return NodeSelector(
-        node_selector_terms=[
-            NodeSelectorTerm(
-                match_fields=[NodeSelectorRequirement(key="metadata.name", operator="In", values=[node.metadata.name or ""])]
-            )
-        ]
-    )

@@ -17,11 +17,14 @@ from dataclasses import dataclass, field
 import msgspec
 
 from kubedra.allocator.errors import AllocationAborted, AllocationError, FailedAllocationOnNode
-from kubedra.api.core import Node, Pod
+from kubedra.api.core import ContainerResourceRequestMapping, Node, Pod
 from kubedra.api.resource import AllocationResult, ResourceClaim
 from kubedra.controlplane.controllers.claimnames import ClaimNameError, check_owner, claim_name
 from kubedra.controlplane.scheduler.allocation import AllocatorFactory, NodeAllocator
 from kubedra.controlplane.scheduler.cache import SchedulerCache
+from kubedra.controlplane.scheduler.extended import ExtendedResources, node_allocatable
+from kubedra.controlplane.scheduler.extended import claim_for as extended_claim_for
+from kubedra.controlplane.scheduler.extended import resolve as resolve_extended
 from kubedra.controlplane.scheduler.nodefit import node_selector_matches
 
 RESERVED_FOR_MAX = 256
@@ -65,6 +68,11 @@ class DRAPodState:
     allocator: NodeAllocator | None = None
     # Identity of the pending claims' specs: pods from one template share it (failure memo key).
     signature: tuple[tuple[str, bytes], ...] = ()
+    # Extended resources (nvidia.com/gpu: 1) and, per node, the special claim built for them.
+    extended: ExtendedResources | None = None
+    extended_claims: dict[str, tuple[ResourceClaim, list[ContainerResourceRequestMapping]]] = field(
+        default_factory=dict
+    )
     # First claim that could not be allocated anywhere (for the explain summary).
     results: dict[str, list[AllocationResult]] = field(default_factory=dict)
 
@@ -79,8 +87,11 @@ class DRAPodState:
         cache: SchedulerCache,
         factory: AllocatorFactory,
         in_flight: set[tuple[str, str]],
+        extended_resources: bool = True,
     ) -> DRAPodState:
         state = cls(pod=pod)
+        if extended_resources:
+            state.extended = resolve_extended(pod, cache.classes)
         ns = pod.metadata.namespace or ""
         for pod_claim in (pod.spec.resource_claims if pod.spec else None) or []:
             try:
@@ -111,7 +122,7 @@ class DRAPodState:
                 _check_classes(claim, cache)
                 state.pending.append(len(state.claims))
             state.claims.append(claim)
-        if state.pending:
+        if state.pending or (state.extended is not None and state.extended.classes):
             state.allocator = factory.new(cache)
             state.signature = tuple(
                 (c.metadata.namespace or "", msgspec.json.encode(c.spec)) for c in state.pending_claims()
@@ -124,11 +135,28 @@ class DRAPodState:
             allocation = claim.status.allocation if claim.status else None
             if allocation is not None and not node_selector_matches(allocation.node_selector, node):
                 return REASON_NOT_AVAILABLE
-        if not self.pending or self.allocator is None:
+        dra_resources: list[str] = []
+        if self.extended is not None:
+            for resource in dict.fromkeys(r.resource for r in self.extended.requests):
+                have = node_allocatable(node, resource)
+                if have is not None:  # a device plugin serves it on this node
+                    if have < self.extended.amount(resource):
+                        return f"Insufficient {resource}"
+                elif resource in self.extended.classes:
+                    dra_resources.append(resource)
+                else:
+                    return f"Insufficient {resource}"
+        if (not self.pending and not dra_resources) or self.allocator is None:
             return None
-        if memo is not None and memo.known_failure(self.signature, node.metadata.name or ""):
+        if not dra_resources and memo is not None and memo.known_failure(self.signature, node.metadata.name or ""):
             return REASON_CANNOT_ALLOCATE
         to_allocate = [self.claims[i] for i in self.pending]
+        if dra_resources:
+            assert self.extended is not None
+            special = extended_claim_for(self.pod, self.extended, dra_resources)
+            self.extended_claims[node.metadata.name or ""] = special
+            to_allocate.append(special[0])
+            memo = None  # the memo key covers the pod's own claims only
         try:
             results = self.allocator.allocate(node, to_allocate, deadline)
         except FailedAllocationOnNode as exc:

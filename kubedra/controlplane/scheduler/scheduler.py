@@ -13,6 +13,7 @@ the API, where allocations are written before pods are bound.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -22,12 +23,12 @@ from typing import Any
 from kubedra.allocator.features import Features
 from kubedra.api.codec import DecodeError, decode
 from kubedra.api.core import Node, Pod
-from kubedra.api.resource import DeviceClass, ResourceClaim, ResourceSlice
+from kubedra.api.resource import EXTENDED_RESOURCE_CLAIM_ANNOTATION, DeviceClass, ResourceClaim, ResourceSlice
 from kubedra.controlplane.client import Client
 from kubedra.controlplane.scheduler.allocation import AllocatorFactory
 from kubedra.controlplane.scheduler.binder import SCHEDULER_NAME, Binder, BindError
 from kubedra.controlplane.scheduler.cache import ClaimKey, SchedulerCache, claim_key
-from kubedra.controlplane.scheduler.cycle import Cycle, Decision, FitFailure, with_reservation
+from kubedra.controlplane.scheduler.cycle import ClaimUpdate, Cycle, Decision, FitFailure, with_reservation
 from kubedra.controlplane.scheduler.explain import explain_failure
 from kubedra.controlplane.scheduler.queue import SchedulingQueue
 
@@ -67,12 +68,16 @@ class Scheduler:
         explain: bool = True,
         initial_backoff: float = 1.0,
         max_backoff: float = 10.0,
+        extended_resources: bool = True,
     ) -> None:
         self.client = client
         self.cache = SchedulerCache()
         self.queue = SchedulingQueue(initial_backoff=initial_backoff, max_backoff=max_backoff)
         self.cycle = Cycle(
-            AllocatorFactory(features or Features.defaults_1_36()), self.cache, filter_timeout=filter_timeout
+            AllocatorFactory(features or Features.defaults_1_36()),
+            self.cache,
+            filter_timeout=filter_timeout,
+            extended_resources=extended_resources,
         )
         self.binder = Binder(client)
         self.explain = explain
@@ -292,9 +297,21 @@ class Scheduler:
 
     def _bind(self, key: str, pod: Pod, node: Node, decision: Decision) -> None:
         written: list[tuple[ResourceClaim, bool]] = []
+        extra: list[ClaimUpdate] = []  # claims created while binding (extended resources)
         error: str | None = None
         try:
             for update in decision.updates:
+                if update.extended_mappings is not None:
+                    placeholder = claim_key(update.claim)
+                    update = self.binder.create_extended_claim(update, pod)
+                    written.append((update.claim, True))
+                    with self._lock:
+                        # The API server named it: move the assumption to the real key.
+                        self.cache.forget(*placeholder)
+                        self._in_flight.discard(placeholder)
+                        self.cache.assume(with_reservation(update.claim, pod, update.allocation))
+                        self._in_flight.add(claim_key(update.claim))
+                        extra.append(update)
                 confirmed = self.binder.reserve(update, pod, node)
                 written.append((update.claim, update.allocation is not None))
                 with self._lock:
@@ -318,8 +335,11 @@ class Scheduler:
             return
         for claim, allocated_by_us in written:
             self.binder.unreserve(claim, pod, allocated_by_us)
+            if claim.metadata.annotations and EXTENDED_RESOURCE_CLAIM_ANNOTATION in claim.metadata.annotations:
+                with contextlib.suppress(Exception):
+                    self.client.delete("resourceclaims", claim.metadata.name or "", namespace=claim.metadata.namespace)
         with self._lock:
-            for update in decision.updates:
+            for update in [*decision.updates, *extra]:
                 ck = claim_key(update.claim)
                 self._in_flight.discard(ck)
                 self.cache.forget(*ck)
