@@ -278,6 +278,13 @@ def _running(data_dir: Path) -> list[str]:
     return [c.name for c in _components(recorded) if _read_pid(_pid_file(data_dir, c.name))]
 
 
+def _free_port() -> int:
+    """A port the kernel reports free now (``--port 0``): several clusters can then run side by side."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def up(args: argparse.Namespace) -> int:
     data_dir: Path = args.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -286,7 +293,9 @@ def up(args: argparse.Namespace) -> int:
         print(f"error: a kubedra cluster is already running in {data_dir} ({', '.join(running)}); "
               f"run `kubedra down --data-dir {data_dir}` first", file=sys.stderr)
         return 1
-    if not _port_free(args.port):
+    if args.port == 0:
+        args.port = _free_port()
+    elif not _port_free(args.port):
         print(f"error: port {args.port} on 127.0.0.1 is already in use (another kubedra or Kubernetes API "
               f"server?); choose another with --port", file=sys.stderr)
         return 1
@@ -405,7 +414,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p = subparsers.add_parser("up", help="start the kubedra cluster in the background")
     p.add_argument("--data-dir", type=Path, default=default_data_dir(),
                    help="state, logs and kubeconfig (default: $KUBEDRA_DATA_DIR or ~/.kubedra)")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT)
+    p.add_argument("--port", type=int, default=DEFAULT_PORT,
+                   help=f"API server port on 127.0.0.1 (default {DEFAULT_PORT}; 0 picks a free one)")
     p.add_argument("--storage", choices=("sqlite", "memory"), default="sqlite")
     p.add_argument("--foreground", action="store_true", help="run the API server in this process")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for readiness")

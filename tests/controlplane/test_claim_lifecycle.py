@@ -275,3 +275,47 @@ def test_extended_resource_backed_by_dra(tmp_path: Path) -> None:
         client.delete("pods", "cuda", namespace=NS, grace_period_seconds=0)
         wait_for(lambda: not [c for c in client.list("resourceclaims", namespace=NS)["items"]
                               if not c["metadata"].get("deletionTimestamp")], what="claim deleted")
+
+
+def test_concurrent_reservations_of_one_claim_all_land(tmp_path: Path) -> None:
+    """Binding workers adding pods to one shared claim at the same time: 409s are retried, none is lost."""
+    import threading
+
+    from kubedra.api.codec import decode
+    from kubedra.api.core import Node, Pod
+    from kubedra.api.resource import AllocationResult, ResourceClaim
+    from kubedra.controlplane.apiserver.app import Config, ControlPlane
+    from kubedra.controlplane.client import LocalClient
+    from kubedra.controlplane.scheduler.binder import Binder
+    from kubedra.controlplane.scheduler.cycle import ClaimUpdate
+
+    plane = ControlPlane(Config(data_dir=tmp_path / "data", storage="memory", port=0))
+    client = LocalClient(plane.registry)
+    try:
+        namespace(client, NS)
+        the_node = decode(Node, client.create("nodes", node("worker-0")))
+        seen = decode(ResourceClaim, client.create("resourceclaims", _claim("shared", claim_spec())))
+        allocation = decode(AllocationResult, {"devices": {"results": [
+            {"request": "gpu", "driver": "gpu.example.com", "pool": "worker-0", "device": "gpu-0"}]}})
+        pods = [decode(Pod, client.create("pods", pod(f"p{i}", NS, [{"name": "gpu", "resourceClaimName": "shared"}])))
+                for i in range(8)]
+        binder = Binder(client)
+        errors: list[Exception] = []
+
+        def reserve(p: Pod) -> None:
+            try:
+                binder.reserve(ClaimUpdate(seen, allocation), p, the_node)
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=reserve, args=(p,)) for p in pods]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        final = client.get("resourceclaims", "shared", namespace=NS)
+        assert sorted(r["name"] for r in final["status"]["reservedFor"]) == [f"p{i}" for i in range(8)]
+        assert final["status"]["allocation"]["devices"]["results"][0]["device"] == "gpu-0"
+    finally:
+        plane.close()

@@ -133,3 +133,80 @@ def test_queue_gated_pods_wait_for_their_own_event() -> None:
     q.failed("ns/waiting", unschedulable=True, event_generation=q.current_event_generation(), gated=True)
     q.pod_changed("ns/waiting")
     assert q.pop() == "ns/waiting"
+
+
+def test_windowed_allocators_decide_like_one_allocator_over_all_slices() -> None:
+    """The window only drops slices the allocator never looks at for those nodes."""
+    from kubedra.allocator import Features
+    from kubedra.api.resource import DeviceClass, ResourceClaim, ResourceSlice
+    from kubedra.controlplane.scheduler.allocation import AllocatorFactory
+    from kubedra.controlplane.scheduler.cache import SchedulerCache
+    from kubedra.controlplane.scheduler.cycle import Cycle, Decision, with_reservation
+
+    def build(window: int) -> tuple[SchedulerCache, Cycle]:
+        cache = SchedulerCache()
+        cache.set_class(decode(DeviceClass, {"metadata": {"name": "c"}, "spec": {}}))
+        for i in range(12):
+            cache.set_node(node(f"n{i:02d}", {"rack": str(i % 3)}))
+            # Pool of two slices on the same node, and one device each (plus an all-nodes pool below).
+            for part in range(2):
+                cache.set_slice(decode(ResourceSlice, {"metadata": {"name": f"n{i:02d}-{part}"}, "spec": {
+                    "driver": "d", "nodeName": f"n{i:02d}",
+                    "pool": {"name": f"p{i:02d}", "generation": 1, "resourceSliceCount": 2},
+                    "devices": [{"name": f"dev-{part}"}]}}))
+        cache.set_slice(decode(ResourceSlice, {"metadata": {"name": "shared"}, "spec": {
+            "driver": "d", "nodeSelector": {"nodeSelectorTerms": [
+                {"matchExpressions": [{"key": "rack", "operator": "In", "values": ["1"]}]}]},
+            "pool": {"name": "rack-1", "generation": 1, "resourceSliceCount": 1},
+            "devices": [{"name": f"net-{k}"} for k in range(4)]}}))
+        return cache, Cycle(AllocatorFactory(Features.defaults_1_36(), window=window), cache)
+
+    def claim(i: int) -> tuple[Pod, ResourceClaim]:
+        c = decode(ResourceClaim, {"metadata": {"name": f"c{i}", "namespace": "ns", "uid": f"cu{i}"}, "spec": {
+            "devices": {"requests": [{"name": "r", "exactly": {"deviceClassName": "c", "allocationMode": "ExactCount",
+                                                              "count": 1 + i % 3}}]}}})
+        p = decode(Pod, {"metadata": {"name": f"p{i}", "namespace": "ns", "uid": f"u{i}"},
+                         "spec": {"resourceClaims": [{"name": "r", "resourceClaimName": f"c{i}"}]}})
+        return p, c
+
+    outcomes = []
+    for window in (0, 4):
+        cache, cycle = build(window)
+        seen = []
+        for i in range(30):
+            p, c = claim(i)
+            cache.set_claim(c)
+            d = cycle.schedule(p, cache, set())
+            if isinstance(d, Decision):
+                for u in d.updates:
+                    cache.assume(with_reservation(u.claim, p, u.allocation))
+                seen.append((d.node, [(r.pool, r.device) for u in d.updates for r in
+                                      (u.allocation.devices.results if u.allocation and u.allocation.devices else [])]))
+            else:
+                seen.append((d.message, []))
+        outcomes.append(seen)
+    assert outcomes[0] == outcomes[1]
+    assert any("rack-1" in str(o) for o in outcomes[0])  # the all-nodes pool was used too
+
+
+def test_claims_with_quantities_in_their_spec_are_scheduled() -> None:
+    """Quantities are str subclasses in the models: the memo key must encode them (regression)."""
+    from kubedra.allocator import Features
+    from kubedra.api.resource import DeviceClass, ResourceClaim, ResourceSlice
+    from kubedra.controlplane.scheduler.allocation import AllocatorFactory
+    from kubedra.controlplane.scheduler.cache import SchedulerCache
+    from kubedra.controlplane.scheduler.cycle import Cycle, Decision
+
+    cache = SchedulerCache()
+    cache.set_class(decode(DeviceClass, {"metadata": {"name": "c"}, "spec": {}}))
+    cache.set_node(node("n0"))
+    cache.set_slice(decode(ResourceSlice, {"metadata": {"name": "s"}, "spec": {
+        "driver": "d", "nodeName": "n0", "pool": {"name": "p", "generation": 1, "resourceSliceCount": 1},
+        "devices": [{"name": "g", "capacity": {"memory": {"value": "80Gi"}}}]}}))
+    cache.set_claim(decode(ResourceClaim, {"metadata": {"name": "c", "namespace": "ns", "uid": "cu"}, "spec": {
+        "devices": {"requests": [{"name": "r", "exactly": {"deviceClassName": "c", "allocationMode": "ExactCount",
+                                                          "count": 1, "capacity": {"requests": {"memory": "10Gi"}}}}]}}}))
+    p = decode(Pod, {"metadata": {"name": "p", "namespace": "ns", "uid": "u"},
+                     "spec": {"resourceClaims": [{"name": "r", "resourceClaimName": "c"}]}})
+    decision = Cycle(AllocatorFactory(Features.defaults_1_36()), cache).schedule(p, cache, set())
+    assert isinstance(decision, Decision) and decision.node == "n0"

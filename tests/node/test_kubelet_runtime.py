@@ -233,3 +233,17 @@ def test_checkpoint_round_trip_and_corruption_is_an_error(tmp_path: Path) -> Non
     with pytest.raises(checkpoint.CheckpointError, match="checksum mismatch"):
         checkpoint.load(tmp_path)
     assert checkpoint.load(tmp_path / "absent") == []
+
+
+def test_long_kubelet_root_gets_a_short_socket_alias(tmp_path: Path) -> None:
+    from kubedra.node.kubelet.kubelet import MAX_SOCKET_ROOT, socket_root
+
+    short = Path("/tmp/kd")
+    assert socket_root(short) == short
+    deep = tmp_path / ("x" * 60) / "kubelet"
+    deep.mkdir(parents=True)
+    alias = socket_root(deep)
+    assert len(str(alias)) <= MAX_SOCKET_ROOT and alias.resolve() == deep
+    assert socket_root(deep) == alias  # stable across restarts
+    longest = alias / "plugins_registry" / ("d" * 40 + "-reg.sock")
+    assert len(str(longest)) <= 107

@@ -61,8 +61,9 @@ def run(args: argparse.Namespace) -> int:
         [sys.executable, "-m", "kubedra", "status", "--data-dir", str(data_dir)], capture_output=True
     ).returncode != 0:
         print(f"Starting the embedded cluster in {data_dir} ...", flush=True)
+        port = [] if args.data_dir is None else ["--port", "0"]  # a private data dir gets a private port
         up = subprocess.run([sys.executable, "-m", "kubedra", "up", "--data-dir", str(data_dir),
-                             "--nodes", DEFAULT_NODES], text=True)
+                             "--nodes", DEFAULT_NODES, *port], text=True)
         if up.returncode != 0:
             return up.returncode
     kubectl = Kubectl(data_dir / "kubeconfig")

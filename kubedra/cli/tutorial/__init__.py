@@ -174,7 +174,8 @@ def _cluster_running(data_dir: Path) -> bool:
 def _start_cluster(data_dir: Path, out: TextIO) -> None:
     out.write(f"Starting the embedded cluster in {data_dir} (nodes: {', '.join(NODES)}) ...\n")
     out.flush()
-    proc = _kubedra("up", "--data-dir", str(data_dir), "--nodes", ",".join(NODES))
+    # A free port, not 6443: the tutorial must not collide with a cluster the user already runs.
+    proc = _kubedra("up", "--data-dir", str(data_dir), "--nodes", ",".join(NODES), "--port", "0")
     out.write(proc.stdout)
     if proc.returncode != 0:
         out.write(proc.stderr)

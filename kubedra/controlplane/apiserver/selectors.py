@@ -112,6 +112,14 @@ def predicate(label_selector: str | None, field_selector: str | None, allowed_fi
     fields = parse_field_selector(field_selector, allowed_fields)
     if not labels and not fields:
         return None
+    if len(labels) + len(fields) == 1 and (labels or fields)[0].op == "=":
+        # One equality (``spec.nodeName=x``, ``app=y``): the common case, matched without the generic loop,
+        # since a list scans every stored object of the resource.
+        req = (labels or fields)[0]
+        key, (value,) = req.key, req.values
+        if labels:
+            return lambda obj_labels, obj_fields: obj_labels.get(key) == value
+        return lambda obj_labels, obj_fields: obj_fields.get(key) == value
 
     def match(obj_labels: Mapping[str, str], obj_fields: Mapping[str, str]) -> bool:
         return all(r.matches(obj_labels) for r in labels) and all(r.matches(obj_fields) for r in fields)

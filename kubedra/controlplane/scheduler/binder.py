@@ -26,7 +26,7 @@ from kubedra.controlplane.scheduler.nodefit import node_selector_matches
 log = logging.getLogger(__name__)
 
 SCHEDULER_NAME = "default-scheduler"
-CONFLICT_RETRIES = 5
+CONFLICT_RETRIES = 16
 
 
 class BindError(Exception):

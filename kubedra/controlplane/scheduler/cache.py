@@ -86,6 +86,9 @@ class SchedulerCache:
         self.shared_generation = 0
         self._pool_nodes: dict[tuple[str, str], set[str]] = {}
         self._shared_pools: set[tuple[str, str]] = set()
+        self._slices_by_pool_name: dict[str, set[str]] = {}
+        self._pool_names_by_node: dict[str, set[str]] = {}
+        self._everywhere_slices: set[str] = set()
         self._slices_version = 0
         self._slice_list: list[ResourceSlice] | None = None
 
@@ -216,14 +219,56 @@ class SchedulerCache:
 
     def set_slice(self, s: ResourceSlice) -> None:
         name = s.metadata.name or ""
-        self._slice_touched(self.slices.get(name))
+        old = self.slices.get(name)
+        self._slice_touched(old)
+        self._unindex_slice(old)
         self.slices[name] = s
         self._slice_touched(s)
+        self._index_slice(s)
         self._slices_changed()
 
     def delete_slice(self, name: str) -> None:
-        self._slice_touched(self.slices.pop(name, None))
+        old = self.slices.pop(name, None)
+        self._slice_touched(old)
+        self._unindex_slice(old)
         self._slices_changed()
+
+    # Index for node-local allocators: node -> pool names with a slice there; pool name -> slices;
+    # slices every node may see (no nodeName, counters, per-device node selection).
+    def _index_slice(self, s: ResourceSlice) -> None:
+        name = s.metadata.name or ""
+        self._slices_by_pool_name.setdefault(s.spec.pool.name, set()).add(name)
+        if s.spec.node_name and not s.spec.shared_counters and not s.spec.per_device_node_selection:
+            self._pool_names_by_node.setdefault(s.spec.node_name, set()).add(s.spec.pool.name)
+        else:
+            self._everywhere_slices.add(name)
+
+    def _unindex_slice(self, s: ResourceSlice | None) -> None:
+        if s is None:
+            return
+        name = s.metadata.name or ""
+        self._slices_by_pool_name.get(s.spec.pool.name, set()).discard(name)
+        self._everywhere_slices.discard(name)
+        if s.spec.node_name:
+            pools = self._pool_names_by_node.get(s.spec.node_name)
+            if pools is not None and not any(
+                self.slices[n].spec.node_name == s.spec.node_name
+                for n in self._slices_by_pool_name.get(s.spec.pool.name, ())
+                if n in self.slices and n != name
+            ):
+                pools.discard(s.spec.pool.name)
+
+    def slices_for_nodes(self, nodes: list[str]) -> list[ResourceSlice]:
+        """Every slice the allocator can look at for these nodes: all slices of every pool (by pool
+        name, which is how upstream keys counters) that has a slice on one of them, plus the slices
+        that are not node-local. Same order as ``slice_list``."""
+        names = set(self._everywhere_slices)
+        for node in nodes:
+            for pool in self._pool_names_by_node.get(node, ()):
+                names |= self._slices_by_pool_name.get(pool, set())
+        for pool_name in {self.slices[n].spec.pool.name for n in list(names) if n in self.slices}:
+            names |= self._slices_by_pool_name.get(pool_name, set())
+        return [self.slices[n] for n in sorted(names) if n in self.slices]
 
     def _slice_touched(self, s: ResourceSlice | None) -> None:
         if s is None:

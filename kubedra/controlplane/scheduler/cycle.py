@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import msgspec
+
 from kubedra.api.core import ContainerResourceRequestMapping, Pod
 from kubedra.api.resource import (
     AllocationResult,
@@ -71,8 +73,6 @@ def consumer_ref(pod: Pod) -> ResourceClaimConsumerReference:
 
 def with_reservation(claim: ResourceClaim, pod: Pod, allocation: AllocationResult | None) -> ResourceClaim:
     """The claim as it will look once the scheduler's write for ``pod`` succeeded."""
-    import msgspec
-
     status = claim.status or ResourceClaimStatus()
     reserved = list(status.reserved_for or [])
     if not any(r.uid == pod.metadata.uid for r in reserved):
@@ -110,8 +110,11 @@ class Cycle:
         nodes = list(cache.nodes.values())
         if not nodes:
             return FitFailure(fit_error_message(0, {}) + " no nodes available to schedule pods")
+        n = len(nodes)
+        start = self._next_start % n
+        order = [nodes[(start + i) % n].metadata.name or "" for i in range(n)]
         try:
-            state = DRAPodState.prepare(pod, cache, self.factory, in_flight, self.extended_resources)
+            state = DRAPodState.prepare(pod, cache, self.factory, in_flight, self.extended_resources, order)
         except Unschedulable as exc:
             return FitFailure(fit_error_message(len(nodes), {}, prefilter=str(exc)), quiet=exc.quiet)
         except SchedulingError as exc:
@@ -124,8 +127,6 @@ class Cycle:
         reasons: dict[str, int] = {}
         feasible: list[str] = []
         want = self.score_nodes if _uses_first_available(state) else 1
-        n = len(nodes)
-        start = self._next_start % n
         checked = 0
         for i in range(n):
             node = nodes[(start + i) % n]

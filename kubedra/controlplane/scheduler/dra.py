@@ -14,9 +14,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-import msgspec
-
 from kubedra.allocator.errors import AllocationAborted, AllocationError, FailedAllocationOnNode
+from kubedra.api.codec import to_json
 from kubedra.api.core import ContainerResourceRequestMapping, Node, Pod
 from kubedra.api.resource import AllocationResult, ResourceClaim
 from kubedra.controlplane.controllers.claimnames import ClaimNameError, check_owner, claim_name
@@ -88,6 +87,7 @@ class DRAPodState:
         factory: AllocatorFactory,
         in_flight: set[tuple[str, str]],
         extended_resources: bool = True,
+        node_order: list[str] | None = None,
     ) -> DRAPodState:
         state = cls(pod=pod)
         if extended_resources:
@@ -123,9 +123,9 @@ class DRAPodState:
                 state.pending.append(len(state.claims))
             state.claims.append(claim)
         if state.pending or (state.extended is not None and state.extended.classes):
-            state.allocator = factory.new(cache)
+            state.allocator = factory.new(cache, node_order)
             state.signature = tuple(
-                (c.metadata.namespace or "", msgspec.json.encode(c.spec)) for c in state.pending_claims()
+                (c.metadata.namespace or "", to_json(c.spec)) for c in state.pending_claims()
             )
         return state
 

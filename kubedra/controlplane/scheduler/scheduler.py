@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from kubedra.allocator.features import Features
-from kubedra.api.codec import DecodeError, decode
+from kubedra.api.codec import DecodeError, decode, to_json
 from kubedra.api.core import Node, Pod
 from kubedra.api.resource import EXTENDED_RESOURCE_CLAIM_ANNOTATION, DeviceClass, ResourceClaim, ResourceSlice
 from kubedra.controlplane.client import Client
@@ -47,15 +47,11 @@ def _terminal(pod: Pod) -> bool:
     return phase in ("Succeeded", "Failed")
 
 
-def _schedulable_fingerprint(pod: Pod) -> tuple[Any, ...]:
-    """The parts of a pod whose change may make a failed attempt succeed."""
+def _schedulable_fingerprint(pod: Pod) -> bytes:
+    """The parts of a pod whose change may make a failed attempt succeed (status conditions the
+    scheduler itself writes are not among them, so its own updates do not retrigger the pod)."""
     statuses = pod.status.resource_claim_statuses if pod.status else None
-    return (
-        pod.metadata.resource_version if pod.spec is None else None,
-        repr(pod.spec),
-        repr(statuses),
-        repr(pod.metadata.labels),
-    )
+    return to_json((pod.spec, statuses, pod.metadata.labels))
 
 
 class Scheduler:
@@ -83,7 +79,7 @@ class Scheduler:
         self.explain = explain
         self._lock = threading.Condition()
         self._pods: dict[str, Pod] = {}
-        self._fingerprints: dict[str, tuple[Any, ...]] = {}
+        self._fingerprints: dict[str, bytes] = {}
         # Pods handed to a binding worker (or bound) whose informer copy may still say "pending".
         self._binding: dict[str, str] = {}
         self._in_flight: set[ClaimKey] = set()

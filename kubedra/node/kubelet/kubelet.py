@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
 import logging
 import signal
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +63,27 @@ class KubeletConfig:
         return self.root / "plugins"
 
 
+# Unix socket paths are limited to 107 bytes. Plugins put theirs under <root>/plugins_registry and
+# <root>/plugins/<driver>/; a root longer than this leaves too little room for a driver name.
+MAX_SOCKET_ROOT = 40
+
+
+def socket_root(root: Path) -> Path:
+    """The path plugins are told to use for the kubelet root: ``root`` itself when short enough,
+    else a short symlink to it under the temp dir (created here), so that a deep data directory
+    (``kubedra up --data-dir /some/long/path``) still gives plugins valid socket paths."""
+    if len(str(root)) <= MAX_SOCKET_ROOT:
+        return root
+    digest = hashlib.sha256(str(root).encode()).hexdigest()[:12]
+    alias = Path(tempfile.gettempdir()) / f"kubedra-kubelet-{digest}"
+    if alias.is_symlink() and alias.resolve() == root:
+        return alias
+    if alias.is_symlink() or alias.exists():
+        alias.unlink()
+    alias.symlink_to(root, target_is_directory=True)
+    return alias
+
+
 class Kubelet:
     def __init__(self, config: KubeletConfig, client: AsyncClient | None = None) -> None:
         self.config = config
@@ -71,7 +94,8 @@ class Kubelet:
             directory.mkdir(parents=True, exist_ok=True)
         self.client = client or client_from(config.kubeconfig)
         self.plugins = PluginManager(on_driver_gone=self._wipe_driver_slices, wipe_delay=config.slice_wipe_delay)
-        self.watcher = PluginWatcher(config.registry_dir, config.root, self.plugins)
+        self.socket_root = socket_root(config.root)
+        self.watcher = PluginWatcher(self.socket_root / "plugins_registry", config.root, self.plugins)
         self.dra = DRAManager(config.root, self.client, self.plugins)
         self.health: HealthManager | None = None
         if config.feature_gates.enabled(RESOURCE_HEALTH_STATUS):
@@ -85,7 +109,7 @@ class Kubelet:
         self.services = NodeServices(
             client=self.client, node_name=config.node_name, host_ip=config.host_ip, dra=self.dra,
             runtime=self.runtime,
-            paths=NodePaths(root=config.root, cdi_dir=config.cdi_dirs[-1], kubeconfig=config.kubeconfig),
+            paths=NodePaths(root=self.socket_root, cdi_dir=config.cdi_dirs[-1], kubeconfig=config.kubeconfig),
             cdi_dirs=config.cdi_dirs, events=self.events, health=self.health,
         )
         self.node_status: NodeStatusManager | None = None
