@@ -30,3 +30,18 @@ def test_every_command_module_imports():
 
     build_parser()
     assert broken_commands() == {}
+
+
+def test_wrapped_commands_keep_double_dash(monkeypatch):
+    import kubedra.cli.binaries as binaries
+
+    seen = {}
+
+    def fake_run(argv, env, check):
+        seen["argv"] = argv
+        return subprocess.CompletedProcess(argv, 0)
+
+    monkeypatch.setattr(binaries, "kubectl_path", lambda: "/bin/kubectl")
+    monkeypatch.setattr(binaries.subprocess, "run", fake_run)
+    assert main(["kubectl", "exec", "-n", "ns", "pod", "--", "env"]) == 0
+    assert seen["argv"] == ["/bin/kubectl", "exec", "-n", "ns", "pod", "--", "env"]

@@ -57,9 +57,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _passthrough(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace | None:
+    """Commands that wrap another program (``kubedra kubectl …``) get their words untouched.
+
+    argparse would otherwise eat the ``--`` of ``kubedra kubectl exec POD -- env`` before the
+    sub-command sees it. Such sub-parsers are marked by ``prefix_chars="\x00"`` (no options).
+    """
+    if not argv:
+        return None
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            sub = action.choices.get(argv[0])
+            if sub is not None and sub.prefix_chars == "\x00":
+                return argparse.Namespace(command=argv[0], args=argv[1:], **{
+                    k: v for k, v in vars(sub.parse_args([])).items() if k != "args"})
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = _passthrough(parser, words) or parser.parse_args(words)
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
