@@ -109,26 +109,31 @@ def decode_object(data: dict[str, Any]) -> Any:
 
 
 def unknown_fields(original: Any, model: type[Any]) -> list[str]:
-    """Field paths present in ``original`` that ``model`` does not know (for ``--strict``).
+    """Field paths present in ``original`` that ``model`` does not declare (for ``--strict``).
 
-    Decoding drops unknown fields, so re-encoding and comparing keys finds exactly the
-    fields that would be lost — the same set kube-apiserver's strict decoding reports.
+    Decoding drops unknown fields silently; walking the manifest beside the decoded object and
+    the model's declared JSON names finds exactly the fields that would be lost — the set
+    kube-apiserver's strict decoding reports — whatever their values (``0`` and ``false`` too).
     """
-    decoded = decode(model, original)
-    return _diff_keys(original, to_dict(decoded), "")
+    return _unknown(original, decode(model, original), "")
 
 
-def _diff_keys(original: Any, known: Any, path: str) -> list[str]:
+def _unknown(original: Any, decoded: Any, path: str) -> list[str]:
     found: list[str] = []
-    if isinstance(original, dict) and isinstance(known, dict):
+    if isinstance(decoded, msgspec.Struct) and isinstance(original, dict):
+        info = msgspec.structs.fields(decoded)
+        by_json = {f.encode_name: f.name for f in info}
         for key, value in original.items():
             sub = f"{path}.{key}" if path else str(key)
-            if key not in known:
-                if value is not None and value != [] and value != {} and value != "":
-                    found.append(sub)
-                continue
-            found.extend(_diff_keys(value, known[key], sub))
-    elif isinstance(original, list) and isinstance(known, list):
-        for index, (a, b) in enumerate(zip(original, known, strict=False)):
-            found.extend(_diff_keys(a, b, f"{path}[{index}]"))
+            if key not in by_json:
+                found.append(sub)
+            else:
+                found.extend(_unknown(value, getattr(decoded, by_json[key]), sub))
+    elif isinstance(decoded, dict) and isinstance(original, dict):
+        for key, value in original.items():
+            if key in decoded:
+                found.extend(_unknown(value, decoded[key], f"{path}[{key}]"))
+    elif isinstance(decoded, list) and isinstance(original, list):
+        for index, (a, b) in enumerate(zip(original, decoded, strict=False)):
+            found.extend(_unknown(a, b, f"{path}[{index}]"))
     return found

@@ -88,3 +88,18 @@ spec:
     again = codec.to_dict(decoded)
     again["spec"]["devices"][0]["capacity"]["mem"]["value"] = 4
     assert again == obj
+
+
+def test_unknown_fields_reports_only_undeclared_fields_whatever_their_value():
+    from kubedra.api.codec import unknown_fields
+    from kubedra.api.resource import ResourceSlice
+
+    manifest = {
+        "apiVersion": "resource.k8s.io/v1", "kind": "ResourceSlice", "metadata": {"name": "s"},
+        "spec": {"driver": "d", "pool": {"name": "p", "generation": 0, "resourceSliceCount": 0},
+                 "nodeName": "n", "typo": 0,
+                 "devices": [{"name": "a", "allowMultipleAllocations": False, "colour": "red",
+                              "capacity": {"memory": {"value": "1Gi", "extra": False}}}]},
+    }
+    assert unknown_fields(manifest, ResourceSlice) == [
+        "spec.typo", "spec.devices[0].colour", "spec.devices[0].capacity[memory].extra"]
