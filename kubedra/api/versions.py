@@ -15,6 +15,7 @@ that the target version cannot express raises ``ConversionError``; nothing is si
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 GROUP = "resource.k8s.io"
@@ -103,18 +104,27 @@ def convert(obj: dict[str, Any], api_version: str) -> dict[str, Any]:
 
 
 def _to_v1(obj: dict[str, Any], source: str, kind: str) -> dict[str, Any]:
-    obj["apiVersion"] = V1
-    if source in (V1, V1BETA2):
+    return _convert(obj, V1, source, kind, _slice_to_v1, _claim_spec_to_v1)
+
+
+def _convert(obj: dict[str, Any], api_version: str, beta: str, kind: str,
+             convert_slice: Callable[..., None], convert_claim_spec: Callable[..., None]) -> dict[str, Any]:  # fmt: skip
+    """Set ``api_version`` and reshape the spec; ``beta`` is the non-hub end of the conversion.
+
+    v1beta2 has v1's shape, so only v1beta1 and v1alpha3 need their specs changed.
+    """
+    obj["apiVersion"] = api_version
+    if beta in (V1, V1BETA2):
         return obj
     spec = obj.get("spec")
     if not isinstance(spec, dict):
         return obj
     if kind == "ResourceSlice":
-        _slice_to_v1(spec, alpha=source == V1ALPHA3)
+        convert_slice(spec, alpha=beta == V1ALPHA3)
     elif kind == "ResourceClaim":
-        _claim_spec_to_v1(spec, "spec")
+        convert_claim_spec(spec, "spec")
     elif kind == "ResourceClaimTemplate" and isinstance(spec.get("spec"), dict):
-        _claim_spec_to_v1(spec["spec"], "spec.spec")
+        convert_claim_spec(spec["spec"], "spec.spec")
     return obj
 
 
@@ -158,19 +168,7 @@ def _claim_spec_to_v1(spec: dict[str, Any], prefix: str) -> None:
 
 
 def _from_v1(obj: dict[str, Any], target: str, kind: str) -> dict[str, Any]:
-    obj["apiVersion"] = target
-    if target in (V1, V1BETA2):
-        return obj
-    spec = obj.get("spec")
-    if not isinstance(spec, dict):
-        return obj
-    if kind == "ResourceSlice":
-        _slice_from_v1(spec, alpha=target == V1ALPHA3)
-    elif kind == "ResourceClaim":
-        _claim_spec_from_v1(spec, "spec")
-    elif kind == "ResourceClaimTemplate" and isinstance(spec.get("spec"), dict):
-        _claim_spec_from_v1(spec["spec"], "spec.spec")
-    return obj
+    return _convert(obj, target, target, kind, _slice_from_v1, _claim_spec_from_v1)
 
 
 def _slice_from_v1(spec: dict[str, Any], alpha: bool) -> None:

@@ -361,7 +361,11 @@ def _has_dyn(t: T.Type) -> bool:
     return any(_has_dyn(x) for x in t[1:])
 
 
-def _and(a: Fn, b: Fn) -> Fn:
+def _logical(a: Fn, b: Fn, decisive: bool, op: str) -> Fn:
+    """``&&`` (decisive False) and ``||`` (decisive True): commutative, so an error on one side is
+    absorbed when the other side alone decides the result, as CEL specifies."""
+    other = not decisive
+
     def f(act: dict[str, Any]) -> Any:
         try:
             left = a(act)
@@ -369,52 +373,32 @@ def _and(a: Fn, b: Fn) -> Fn:
             raise
         except CELError as err:
             left = err
-        if left is False:
-            return False
+        if left is decisive:
+            return decisive
         try:
             right = b(act)
         except _FATAL:
             raise
         except CELError as err:
             right = err
-        if right is False:
-            return False
-        if left is True and right is True:
-            return True
+        if right is decisive:
+            return decisive
+        if left is other and right is other:
+            return other
         for side in (left, right):
             if isinstance(side, CELError):
                 raise side
-        raise no_such_overload("_&&_", left, right)
+        raise no_such_overload(op, left, right)
 
     return f
+
+
+def _and(a: Fn, b: Fn) -> Fn:
+    return _logical(a, b, False, "_&&_")
 
 
 def _or(a: Fn, b: Fn) -> Fn:
-    def f(act: dict[str, Any]) -> Any:
-        try:
-            left = a(act)
-        except _FATAL:
-            raise
-        except CELError as err:
-            left = err
-        if left is True:
-            return True
-        try:
-            right = b(act)
-        except _FATAL:
-            raise
-        except CELError as err:
-            right = err
-        if right is True:
-            return True
-        if left is False and right is False:
-            return False
-        for side in (left, right):
-            if isinstance(side, CELError):
-                raise side
-        raise no_such_overload("_||_", left, right)
-
-    return f
+    return _logical(a, b, True, "_||_")
 
 
 def _index(target: Fn, key: Fn) -> Fn:

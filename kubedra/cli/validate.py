@@ -23,34 +23,11 @@ from kubedra.api import versions
 from kubedra.api.codec import DecodeError, unknown_fields
 from kubedra.api.defaults import apply_defaults
 from kubedra.api.errors import FieldError, forbidden, required
-from kubedra.api.features import (
-    DRA_CONSUMABLE_CAPACITY,
-    DRA_LIST_TYPE_ATTRIBUTES,
-    FeatureGateError,
-    FeatureGates,
-)
+from kubedra.api.features import FeatureGateError, FeatureGates
 from kubedra.api.legacy import check_legacy
 from kubedra.api.manifest import OTHER_KNOWN_KINDS, RESOURCE_GROUP, Document, describe, load_path, load_text
 from kubedra.api.validation import DRA_KINDS, CompileCEL, validate, validate_status
-from kubedra.cel import CELFeatures, CompileError, compile_selector
-
-
-def cel_compiler(gates: FeatureGates) -> CompileCEL:
-    """``compile_cel`` for validation: None when the expression compiles, else the problem in
-    Kubernetes' words (``too complex, exceeds cost limit`` becomes Forbidden on the field path)."""
-    features = CELFeatures(
-        consumable_capacity=gates.enabled(DRA_CONSUMABLE_CAPACITY),
-        list_type_attributes=gates.enabled(DRA_LIST_TYPE_ATTRIBUTES),
-    )
-
-    def compile_cel(expression: str, environment: str) -> str | None:
-        try:
-            compile_selector(expression, environment=environment, features=features)
-        except CompileError as exc:
-            return exc.message
-        return None
-
-    return compile_cel
+from kubedra.cel.validation import compiler_for
 
 
 @dataclass
@@ -69,7 +46,7 @@ def check_document(
 ) -> Outcome:
     if doc.obj is None:
         return Outcome(doc.location, doc.error or "unreadable", False)
-    compile_cel = compile_cel or cel_compiler(gates)
+    compile_cel = compile_cel or compiler_for(gates)
     obj = doc.obj
     title = describe(obj)
     hint = check_legacy(obj)
@@ -164,7 +141,7 @@ def run(
     stdin: TextIO | None = None,
 ) -> int:
     gates = gates or FeatureGates()
-    compile_cel = compile_cel or cel_compiler(gates)
+    compile_cel = compile_cel or compiler_for(gates)
     docs: list[Document] = []
     for item in paths:
         if item == "-":

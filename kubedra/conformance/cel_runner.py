@@ -29,6 +29,15 @@ def _variants(features: dict[str, Any]) -> list[CELFeatures]:
     return [CELFeatures(consumable_capacity=a, list_type_attributes=b) for a, b in itertools.product(cc, lt)]
 
 
+def _error_problems(stage: str, message: str, want: str | None) -> list[str]:
+    """An error was raised at ``stage``: fine only if the case expects one containing ``want``."""
+    if not want:
+        return [f"unexpected {stage} error: {message}"]
+    if want not in message:
+        return [f"{stage} error {message!r} does not contain {want!r}"]
+    return []
+
+
 def run_case(case: dict[str, Any], features: CELFeatures) -> tuple[list[str], int | None]:
     """Problems found (empty = pass) and the estimated cost (None if it did not compile)."""
     expect = case.get("expect") or {}
@@ -36,11 +45,7 @@ def run_case(case: dict[str, Any], features: CELFeatures) -> tuple[list[str], in
     try:
         sel = compile_selector(case["expression"], environment=case.get("environment", "stored"), features=features)
     except CompileError as e:
-        want = expect.get("compileError")
-        if not want:
-            problems.append(f"unexpected compile error: {e.message}")
-        elif want not in e.message:
-            problems.append(f"compile error {e.message!r} does not contain {want!r}")
+        problems.extend(_error_problems("compile", e.message, expect.get("compileError")))
         return problems, None
     if expect.get("compileError"):
         problems.append(f"expected compile error containing {expect['compileError']!r}, compiled fine")
@@ -58,11 +63,7 @@ def run_case(case: dict[str, Any], features: CELFeatures) -> tuple[list[str], in
     try:
         got = sel.matches(device)
     except CELError as e:
-        want = expect.get("matchError")
-        if not want:
-            problems.append(f"unexpected runtime error: {e.message}")
-        elif want not in e.message:
-            problems.append(f"runtime error {e.message!r} does not contain {want!r}")
+        problems.extend(_error_problems("runtime", e.message, expect.get("matchError")))
         return problems, sel.estimated_cost
     if expect.get("matchError"):
         problems.append(f"expected runtime error containing {expect['matchError']!r}, got match={got}")

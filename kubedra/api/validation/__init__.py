@@ -8,7 +8,6 @@ sits below kubedra.cel in the layering and must not import it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from kubedra.api import resource
@@ -17,7 +16,7 @@ from kubedra.api.errors import ErrorType, FieldError, Path, forbidden, invalid, 
 from kubedra.api.features import DEFAULT_GATES, DRA_DEVICE_TAINT_RULES, FeatureGates
 from kubedra.api.validation.claim import validate_resource_claim, validate_resource_claim_template
 from kubedra.api.validation.claim_status import validate_claim_status
-from kubedra.api.validation.common import Context
+from kubedra.api.validation.common import CompileCEL, Context
 from kubedra.api.validation.deviceclass import (
     validate_device_class,
     validate_device_taint_rule,
@@ -28,14 +27,13 @@ from kubedra.api.validation.resourceslice import validate_resource_slice
 
 __all__ = [
     "DRA_KINDS",
+    "CompileCEL",
     "Context",
     "FieldError",
     "drop_disabled_fields",
     "validate",
     "validate_status",
 ]
-
-CompileCEL = Callable[[str, str], "str | None"]
 
 DRA_KINDS: dict[str, type[Any]] = {
     "DeviceClass": resource.DeviceClass,
@@ -77,6 +75,21 @@ def _decode(obj: dict[str, Any], check_version: bool = True) -> tuple[Any, list[
         return None, [FieldError(ErrorType.TYPE_INVALID, exc.path or "<root>", detail=detail)]
 
 
+def _decode_update(obj: dict[str, Any], old: dict[str, Any] | None) -> tuple[Any, Any, list[FieldError]]:
+    """(model, old model, errors); a None model means the errors are all there is to say.
+
+    A stored object that no longer decodes is reported as such, so the user is not told to fix a
+    field of the request.
+    """
+    model, errs = _decode(obj)
+    if model is None or old is None:
+        return model, None, errs
+    old_model, old_errs = _decode(old, check_version=False)
+    if old_model is None:
+        return None, None, [FieldError(e.type, f"<stored object> {e.field}", e.bad_value, e.detail) for e in old_errs]
+    return model, old_model, errs
+
+
 def validate(
     obj: dict[str, Any],
     old: dict[str, Any] | None = None,
@@ -91,14 +104,9 @@ def validate(
     updates); use ``validate_status`` for the status subresource.
     """
     ctx = _context(gates, compile_cel, namespace_labels)
-    model, errs = _decode(obj)
+    model, old_model, errs = _decode_update(obj, old)
     if model is None:
         return errs
-    old_model = None
-    if old is not None:
-        old_model, old_errs = _decode(old, check_version=False)
-        if old_model is None:
-            return [FieldError(e.type, f"<stored object> {e.field}", e.bad_value, e.detail) for e in old_errs]
     if isinstance(model, resource.DeviceTaintRule) and not ctx.gates.enabled(DRA_DEVICE_TAINT_RULES):
         return [
             forbidden(
@@ -130,14 +138,9 @@ def validate_status(
 ) -> list[FieldError]:
     """Errors for a write of the ``status`` subresource (ResourceClaim, DeviceTaintRule)."""
     ctx = _context(gates, compile_cel, namespace_labels)
-    model, errs = _decode(obj)
+    model, old_model, errs = _decode_update(obj, old)
     if model is None:
         return errs
-    old_model = None
-    if old is not None:
-        old_model, old_errs = _decode(old, check_version=False)
-        if old_model is None:
-            return old_errs
     status = obj.get("status")
     old_status = old.get("status") if old else None
     if isinstance(status, dict):

@@ -22,22 +22,15 @@ from kubedra.api.resource import (
     ResourceClaimSpec,
     ResourceClaimTemplate,
 )
-from kubedra.api.validation.common import (
-    Context,
-    immutable,
-    parse_quantity,
-    validate_config_requests,
-    validate_fully_qualified_name,
+from kubedra.api.validation.common import Context, immutable, parse_quantity, validate_set, validate_slice
+from kubedra.api.validation.deviceconfig import validate_config_requests, validate_opaque, validate_selectors
+from kubedra.api.validation.identifiers import validate_fully_qualified_name, validate_qualified_name
+from kubedra.api.validation.objectmeta import (
     validate_object_meta,
     validate_object_meta_update,
-    validate_opaque,
-    validate_qualified_name,
-    validate_selectors,
-    validate_set,
-    validate_slice,
     validate_template_object_meta,
-    validate_tolerations,
 )
+from kubedra.api.validation.taints import validate_tolerations
 
 DEVICE_REQUESTS_MAX = 32
 FIRST_AVAILABLE_MAX = 8

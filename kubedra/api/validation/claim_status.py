@@ -30,23 +30,18 @@ from kubedra.api.resource import (
     ResourceClaimConsumerReference,
 )
 from kubedra.api.validation.claim import gather_request_names
-from kubedra.api.validation.common import (
-    Context,
-    parse_quantity,
-    validate_binding_conditions,
-    validate_conditions,
+from kubedra.api.validation.common import Context, parse_quantity, validate_set, validate_slice
+from kubedra.api.validation.conditions import validate_binding_conditions, validate_conditions
+from kubedra.api.validation.deviceconfig import (
     validate_config_requests,
-    validate_node_selector,
-    validate_object_meta_update,
     validate_opaque,
-    validate_pool_name,
     validate_raw_json,
     validate_request_ref,
-    validate_set,
-    validate_slice,
-    validate_toleration,
-    validate_uid,
 )
+from kubedra.api.validation.identifiers import validate_pool_name, validate_uid
+from kubedra.api.validation.nodeselector import validate_node_selector
+from kubedra.api.validation.objectmeta import validate_object_meta_update
+from kubedra.api.validation.taints import validate_toleration
 
 RESERVED_FOR_MAX = 256
 RESULTS_MAX = 32

@@ -10,17 +10,12 @@ from kubedra.api import names
 from kubedra.api.codec import to_dict
 from kubedra.api.errors import FieldError, Path, invalid, too_many
 from kubedra.api.resource import DeviceClass, DeviceClassConfiguration, DeviceTaintRule
-from kubedra.api.validation.common import (
-    Context,
-    validate_conditions,
-    validate_object_meta,
-    validate_object_meta_update,
-    validate_opaque,
-    validate_pool_name,
-    validate_selectors,
-    validate_slice,
-    validate_taint,
-)
+from kubedra.api.validation.common import Context, validate_slice
+from kubedra.api.validation.conditions import validate_conditions
+from kubedra.api.validation.deviceconfig import validate_opaque, validate_selectors
+from kubedra.api.validation.identifiers import validate_pool_name
+from kubedra.api.validation.objectmeta import validate_object_meta, validate_object_meta_update
+from kubedra.api.validation.taints import validate_taint
 
 DEVICE_CONFIG_MAX = 32
 TAINT_RULE_MAX_CONDITIONS = 8

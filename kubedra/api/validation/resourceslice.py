@@ -1,4 +1,10 @@
-"""Validation of ResourceSlice (api.md §4 and §11): node selection, pool, devices, counters, capacity."""
+"""Validation of ResourceSlice (api.md §4 and §11): node selection, pool, devices, counters, capacity.
+
+Drivers publish slices, so these rules are what stops a broken inventory before the scheduler reads
+it. Limits that depend on what a slice uses (64 devices instead of 128 once taints, counters or list
+attributes appear) follow kube-apiserver exactly: a slice kubedra accepts must also be accepted by a
+real cluster.
+"""
 
 from __future__ import annotations
 
@@ -24,19 +30,16 @@ from kubedra.api.validation.common import (
     immutable,
     parse_quantity,
     truncate_key,
-    validate_binding_conditions,
     validate_map,
-    validate_node_name,
-    validate_node_selector,
-    validate_object_meta,
-    validate_object_meta_update,
-    validate_pool_name,
-    validate_qualified_name,
     validate_set,
     validate_slice,
-    validate_taint,
 )
+from kubedra.api.validation.conditions import validate_binding_conditions
+from kubedra.api.validation.identifiers import validate_node_name, validate_pool_name, validate_qualified_name
+from kubedra.api.validation.nodeselector import validate_node_selector
+from kubedra.api.validation.objectmeta import validate_object_meta, validate_object_meta_update
 from kubedra.api.validation.requestpolicy import validate_request_policy
+from kubedra.api.validation.taints import validate_taint
 
 MAX_DEVICES = 128
 MAX_DEVICES_WITH_ADVANCED_FEATURES = 64

@@ -9,16 +9,14 @@ layering) and handed to validation as ``compile_cel``.
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Callable
 from typing import Any
 
 from kubedra.api import defaults as dra_defaults
 from kubedra.api import validation as dra_validation
 from kubedra.api import versions as dra_versions
-from kubedra.api.features import DRA_CONSUMABLE_CAPACITY, DRA_LIST_TYPE_ATTRIBUTES, FeatureGates
-from kubedra.cel import CELFeatures, CompileError, compile_selector
+from kubedra.api.features import FeatureGates
+from kubedra.cel.validation import compiler_for
 from kubedra.controlplane.apiserver import errors
 from kubedra.controlplane.apiserver.resources import Resource
 
@@ -113,31 +111,6 @@ def _metadata_causes(resource: Resource, obj: dict[str, Any]) -> list[dict[str, 
                                "message": f"Invalid value: {v!r}: must be a string",
                                "field": f"metadata.{field}[{k}]"})
     return causes
-
-
-CompileCEL = Callable[[str, str], "str | None"]
-
-
-@functools.lru_cache(maxsize=16)
-def cel_compiler(consumable_capacity: bool, list_type_attributes: bool) -> CompileCEL:
-    """``compile_cel`` for validation: None when the expression compiles, else kube's message.
-
-    Compiled selectors land in kubedra.cel's LRU cache, so the allocator reuses them.
-    """
-    features = CELFeatures(consumable_capacity=consumable_capacity, list_type_attributes=list_type_attributes)
-
-    def compile_cel(expression: str, environment: str) -> str | None:
-        try:
-            compile_selector(expression, environment=environment, features=features)
-        except CompileError as exc:
-            return exc.message
-        return None
-
-    return compile_cel
-
-
-def compiler_for(gates: FeatureGates) -> CompileCEL:
-    return cel_compiler(gates.enabled(DRA_CONSUMABLE_CAPACITY), gates.enabled(DRA_LIST_TYPE_ATTRIBUTES))
 
 
 def validate(

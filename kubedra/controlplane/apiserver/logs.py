@@ -51,11 +51,15 @@ class NodeLogSource:
         return f"http://{host}:{int(port)}"
 
 
-def _container(pod: dict[str, Any], requested: str | None) -> str:
+def select_container(pod: dict[str, Any], requested: str | None, *, init_containers: bool) -> str:
+    """The container a pods/log or pods/exec request means: the named one, or the only one.
+
+    Logs may name an init container; exec may not (kube-apiserver's rule for both).
+    """
     name = pod["metadata"]["name"]
     containers = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
     if requested:
-        init = [c.get("name") for c in (pod.get("spec") or {}).get("initContainers") or []]
+        init = [c.get("name") for c in (pod.get("spec") or {}).get("initContainers") or []] if init_containers else []
         if requested not in containers and requested not in init:
             raise errors.BadRequest(f"container {requested} is not valid for pod {name}")
         return requested
@@ -68,7 +72,7 @@ def _container(pod: dict[str, Any], requested: str | None) -> str:
 async def serve_log(request: web.Request, registry: Registry, source: LogSource, namespace: str,
                     name: str) -> web.StreamResponse:
     pod = registry.get(by_name("pods"), namespace, name).decode()
-    container = _container(pod, request.query.get("container"))
+    container = select_container(pod, request.query.get("container"), init_containers=True)
     node = (pod.get("spec") or {}).get("nodeName")
     if not node:
         raise errors.BadRequest(f'container "{container}" in pod "{name}" is waiting to start: '

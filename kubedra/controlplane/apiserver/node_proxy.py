@@ -18,30 +18,17 @@ import aiohttp
 from aiohttp import WSMsgType, web
 
 from kubedra.controlplane.apiserver import errors
-from kubedra.controlplane.apiserver.logs import LogSource
+from kubedra.controlplane.apiserver.logs import LogSource, select_container
 from kubedra.controlplane.apiserver.registry import Registry
 from kubedra.controlplane.apiserver.resources import by_name
 
 _FORWARDED = ("command", "stdin", "stdout", "stderr", "tty")
 
 
-def _exec_container(pod: dict[str, Any], requested: str | None) -> str:
-    name = pod["metadata"]["name"]
-    containers = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
-    if requested:
-        if requested not in containers:
-            raise errors.BadRequest(f"container {requested} is not valid for pod {name}")
-        return requested
-    if len(containers) == 1:
-        return str(containers[0])
-    raise errors.BadRequest(f"a container name must be specified for pod {name}, choose one of: "
-                            f"[{' '.join(str(c) for c in containers)}]")
-
-
 async def serve_exec(request: web.Request, registry: Registry, source: LogSource, namespace: str,
                      name: str) -> web.StreamResponse:
     pod = registry.get(by_name("pods"), namespace, name).decode()
-    container = _exec_container(pod, request.query.get("container"))
+    container = select_container(pod, request.query.get("container"), init_containers=False)
     node = (pod.get("spec") or {}).get("nodeName")
     if not node or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed", "Pending", None):
         raise errors.BadRequest(f"cannot exec into a container in a completed or not running pod; "

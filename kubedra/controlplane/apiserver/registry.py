@@ -13,9 +13,7 @@ window between the precondition check and the write.
 
 from __future__ import annotations
 
-import base64
 import datetime
-import json
 import secrets
 import uuid
 from collections.abc import Callable
@@ -26,21 +24,22 @@ import msgspec
 
 from kubedra.api.features import FeatureGates
 from kubedra.controlplane.apiserver import admission, errors
+from kubedra.controlplane.apiserver.listwatch import (
+    ListResult,
+    list_objects,
+    parse_resource_version,
+    start_watch,
+)
 from kubedra.controlplane.apiserver.resources import Resource, by_name
 from kubedra.controlplane.apiserver.selectors import Predicate, SelectorError, predicate
 from kubedra.controlplane.apiserver.watch import WatchStream
 from kubedra.controlplane.store import (
-    ADDED,
-    DELETED,
-    MODIFIED,
     KeyExists,
     KeyNotFound,
     ObjectList,
     RevisionConflict,
-    RevisionTooOld,
     Store,
     StoredObject,
-    WatchEvent,
 )
 
 FOREGROUND = "foregroundDeletion"
@@ -68,30 +67,10 @@ def _meta(obj: dict[str, Any]) -> dict[str, Any]:
     return meta
 
 
-def _parse_rv(value: Any, what: str = "resourceVersion") -> int | None:
-    if value in (None, ""):
-        return None
-    try:
-        rv = int(value)
-    except (TypeError, ValueError):
-        raise errors.BadRequest(f"{what}: Invalid value: {value!r}: must be an integer") from None
-    if rv < 0:
-        raise errors.BadRequest(f"{what}: Invalid value: {value!r}: must not be negative")
-    return rv
-
-
 def _spec_part(resource: Resource, obj: dict[str, Any]) -> dict[str, Any]:
     """What a generation bump looks at: everything but metadata (and status, if it is a subresource)."""
     skip = {"metadata", "status"} if resource.has_status else {"metadata"}
     return {k: v for k, v in obj.items() if k not in skip and k not in ("apiVersion", "kind")}
-
-
-@dataclass
-class ListResult:
-    items: list[StoredObject]
-    rv: int
-    continue_token: str | None = None
-    remaining: int | None = None
 
 
 @dataclass
@@ -188,42 +167,8 @@ class Registry:
         limit: int | None = None,
         continue_token: str | None = None,
     ) -> ListResult:
-        """A list sorted by (namespace, name); ``limit``/``continue`` page through it by key."""
         match = self.selector(resource, label_selector, field_selector)
-        start_after: tuple[str, str] | None = None
-        list_rv: int | None = None
-        if continue_token:
-            try:
-                state = json.loads(base64.urlsafe_b64decode(continue_token.encode()))
-                start_after = (str(state["ns"]), str(state["name"]))
-                list_rv = int(state["rv"])
-            except (ValueError, KeyError, TypeError):
-                raise errors.BadRequest("continue key is not valid: incorrect encoded start resourceVersion "
-                                        "(version meta.k8s.io/v1)") from None
-        ns = namespace if resource.namespaced else None
-        if list_rv is not None:
-            # Later pages show the same snapshot as the first one, as kube-apiserver does.
-            try:
-                items, rv = self.store.list_at(resource.key, ns, list_rv), list_rv
-            except RevisionTooOld:
-                raise errors.APIError(
-                    "The provided continue parameter is too old to display a consistent list result. "
-                    "You can start a new list without the continue parameter.", code=410, reason="Expired",
-                ) from None
-        else:
-            items, rv = self.store.list(resource.key, ns)
-        if start_after is not None:
-            items = [o for o in items if (o.key[1], o.key[2]) > start_after]
-        if match is not None:
-            items = [o for o in items if match(o.labels, o.fields)]
-        result = ListResult(items, list_rv if list_rv is not None else rv)
-        if limit and limit > 0 and len(items) > limit:
-            last = items[limit - 1]
-            token = {"rv": result.rv, "ns": last.key[1], "name": last.key[2]}
-            result.items = items[:limit]
-            result.continue_token = base64.urlsafe_b64encode(json.dumps(token).encode()).decode()
-            result.remaining = len(items) - limit
-        return result
+        return list_objects(self.store, resource, namespace, match, limit, continue_token)
 
     def watch(
         self,
@@ -235,35 +180,8 @@ class Registry:
         field_selector: str | None = None,
         send_initial: bool | None = None,
     ) -> WatchStream:
-        """Start a watch: ``resource_version`` unset/"0" replays the current state as ADDED first.
-
-        Raises Gone (410) when the revision is older than the retained history.
-        """
         match = self.selector(resource, label_selector, field_selector)
-        since = _parse_rv(resource_version)
-        ns = namespace if resource.namespaced else None
-        with self.store.lock:
-            replay_state = since in (None, 0) if send_initial is None else send_initial
-            stream = WatchStream(self.store.rv if since in (None, 0) else since)
-
-            def sink(event: WatchEvent) -> bool:
-                return _deliver(stream, match, event)
-
-            if replay_state:
-                items, rv = self.store.list(resource.key, ns)
-                for obj in items:
-                    if match is None or match(obj.labels, obj.fields):
-                        stream.push(ADDED, obj)
-                stream.progress(rv)
-                since = rv
-            elif since == 0:
-                since = self.store.rv
-            try:
-                sub = self.store.watch(resource.key, ns, since, sink)
-            except RevisionTooOld as exc:
-                raise errors.Gone(f"too old resource version: {exc.requested} ({exc.oldest})") from None
-            stream.cancel = sub.cancel
-            return stream
+        return start_watch(self.store, resource, namespace, match, resource_version, send_initial)
 
     # --- create ----------------------------------------------------------------------------------
 
@@ -364,7 +282,7 @@ class Registry:
             raise errors.BadRequest(f"the name of the object ({meta['name']}) does not match the name on the URL ({name})")
         if resource.namespaced and meta.get("namespace") and meta["namespace"] != namespace:
             raise errors.BadRequest("the namespace of the provided object does not match the namespace sent on the request")
-        want_rv = _parse_rv(meta.get("resourceVersion"), "metadata.resourceVersion")
+        want_rv = parse_resource_version(meta.get("resourceVersion"), "metadata.resourceVersion")
         with self.store.lock:
             current = self._get_or_404(resource, namespace, name)
             if want_rv is not None and want_rv != current.rv:
@@ -483,7 +401,7 @@ class Registry:
             if pre.get("uid") and pre["uid"] != current.uid:
                 raise errors.conflict(resource.qualified, name, f"Precondition failed: UID in precondition: "
                                                                  f"{pre['uid']}, UID in object meta: {current.uid}")
-            want_rv = _parse_rv(pre.get("resourceVersion"), "preconditions.resourceVersion")
+            want_rv = parse_resource_version(pre.get("resourceVersion"), "preconditions.resourceVersion")
             if want_rv is not None and want_rv != current.rv:
                 raise errors.conflict(resource.qualified, name, errors.MODIFIED)
             obj = current.decode()
@@ -601,22 +519,3 @@ def _without_rv(obj: dict[str, Any]) -> dict[str, Any]:
 def _unchanged(new: dict[str, Any], old: dict[str, Any]) -> bool:
     """kube-apiserver's no-op rule: equal but for resourceVersion and managedFields timestamps."""
     return _without_rv(new) == _without_rv(old)
-
-
-def _deliver(stream: WatchStream, match: Predicate | None, event: WatchEvent) -> bool:
-    """Selector-aware event translation: leaving the selection is DELETED, entering it ADDED."""
-    if match is None:
-        return stream.push(event.type, event.object)
-    now = match(event.object.labels, event.object.fields)
-    if event.type == MODIFIED:
-        before = event.previous is not None and match(event.previous.labels, event.previous.fields)
-        if now and before:
-            return stream.push(MODIFIED, event.object)
-        if now:
-            return stream.push(ADDED, event.object)
-        if before:
-            return stream.push(DELETED, event.object)
-    elif now:
-        return stream.push(event.type if event.type in (ADDED, DELETED) else MODIFIED, event.object)
-    stream.progress(event.rv)
-    return True

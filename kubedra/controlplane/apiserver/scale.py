@@ -15,27 +15,10 @@ from kubedra.controlplane.apiserver import errors
 from kubedra.controlplane.apiserver import patch as patch_mod
 from kubedra.controlplane.apiserver.registry import Registry, WriteOptions
 from kubedra.controlplane.apiserver.resources import Resource
+from kubedra.controlplane.apiserver.selectors import format_label_selector
 
 SCALE_API_VERSION = "autoscaling/v1"
 SCALE_GROUP, SCALE_VERSION, SCALE_KIND = "autoscaling", "v1", "Scale"
-
-
-def _selector_string(selector: Any) -> str:
-    """``status.selector`` as upstream writes it: the label selector in query form."""
-    if not isinstance(selector, dict):
-        return ""
-    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr.get("key", ""), expr.get("operator", ""), sorted(expr.get("values") or [])
-        if op == "In":
-            parts.append(f"{key} in ({','.join(values)})")
-        elif op == "NotIn":
-            parts.append(f"{key} notin ({','.join(values)})")
-        elif op == "Exists":
-            parts.append(key)
-        elif op == "DoesNotExist":
-            parts.append(f"!{key}")
-    return ",".join(parts)
 
 
 def to_scale(obj: dict[str, Any], rv: int) -> dict[str, Any]:
@@ -45,7 +28,7 @@ def to_scale(obj: dict[str, Any], rv: int) -> dict[str, Any]:
     scale_meta = {k: meta[k] for k in ("name", "namespace", "uid", "creationTimestamp") if k in meta}
     scale_meta["resourceVersion"] = str(rv)
     scale_status: dict[str, Any] = {"replicas": int(status.get("replicas") or 0)}
-    selector = _selector_string(spec.get("selector"))
+    selector = format_label_selector(spec.get("selector"), sort_values=True)
     if selector:
         scale_status["selector"] = selector
     return {"kind": SCALE_KIND, "apiVersion": SCALE_API_VERSION, "metadata": scale_meta,

@@ -145,3 +145,26 @@ def match_label_selector_object(selector: Mapping[str, object] | None, labels: M
         if op == "DoesNotExist" and key in labels:
             return False
     return True
+
+
+def format_label_selector(selector: object, *, sort_values: bool = False) -> str:
+    """A LabelSelector object in query form (``app=x,tier in (a,b)``); "" when empty or malformed.
+
+    kubectl's tables keep the values in stored order; the Scale subresource's ``status.selector`` sorts them.
+    """
+    if not isinstance(selector, dict):
+        return ""
+    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr.get("key", ""), expr.get("operator", ""), expr.get("values") or []
+        if sort_values:
+            values = sorted(values)
+        if op == "In":
+            parts.append(f"{key} in ({','.join(values)})")
+        elif op == "NotIn":
+            parts.append(f"{key} notin ({','.join(values)})")
+        elif op == "Exists":
+            parts.append(key)
+        elif op == "DoesNotExist":
+            parts.append(f"!{key}")
+    return ",".join(parts)

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from kubedra.controlplane.apiserver.selectors import format_label_selector
+
 Row = list[Any]
 Column = tuple[str, str, int, str]  # name, type, priority (0 always shown, 1 with -o wide), description
 Printer = tuple[list[Column], Callable[[dict, datetime], Row]]
@@ -90,20 +92,7 @@ def _pairs(mapping: Any) -> str:
 
 def label_selector(selector: Any) -> str:
     """A LabelSelector as kubectl writes it: ``app=x,tier in (a,b)``; ``<none>`` when empty."""
-    if not isinstance(selector, dict):
-        return NONE
-    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr.get("key", ""), expr.get("operator", ""), expr.get("values") or []
-        if op == "In":
-            parts.append(f"{key} in ({','.join(values)})")
-        elif op == "NotIn":
-            parts.append(f"{key} notin ({','.join(values)})")
-        elif op == "Exists":
-            parts.append(key)
-        elif op == "DoesNotExist":
-            parts.append(f"!{key}")
-    return ",".join(parts) or NONE
+    return format_label_selector(selector) or NONE
 
 
 def _count(value: Any) -> int:
