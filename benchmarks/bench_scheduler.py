@@ -15,12 +15,14 @@ Workloads (upstream names in docs/performance/scheduler.md):
 
     python benchmarks/bench_scheduler.py --workload all
     python benchmarks/bench_scheduler.py --workload template --nodes 500 --transport http
+    python benchmarks/bench_scheduler.py --workload template --transport inprocess --kubectl-probe
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -29,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kubedra.controlplane.apiserver.app import Config, ControlPlane
+from kubedra.controlplane.apiserver.app import Config, ControlPlane, ServerThread
 from kubedra.controlplane.client import Client, HTTPClient, Informer, LocalClient
 from kubedra.controlplane.manager import Manager
 
@@ -73,6 +75,37 @@ def pod(name: str) -> dict[str, Any]:
         "spec": {"containers": [{"name": "c", "image": "pause", "resources": {"claims": [{"name": "resource"}]}}],
                  "resourceClaims": [{"name": "resource", "resourceClaimTemplateName": "test-claim-template"}]},
     }
+
+
+class LatencyProbe:
+    """``kubectl get node`` in a loop from a separate process while pods are being scheduled: how
+    responsive the API server stays (a process of its own, so it does not share our GIL)."""
+
+    def __init__(self, kubeconfig: Path, out: Path) -> None:
+        self.out = out
+        self.proc = subprocess.Popen([sys.executable, __file__, "--probe", str(kubeconfig), str(out)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self) -> dict[str, Any]:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        samples = sorted(float(x) for x in self.out.read_text().split()) if self.out.exists() else []
+        if not samples:
+            return {"kubectl_get_samples": 0}
+        pick = lambda q: round(samples[min(len(samples) - 1, int(q * len(samples)))] * 1000)  # noqa: E731
+        return {"kubectl_get_samples": len(samples), "kubectl_get_p50_ms": pick(0.5),
+                "kubectl_get_p95_ms": pick(0.95), "kubectl_get_max_ms": round(samples[-1] * 1000)}
+
+
+def probe_loop(kubeconfig: str, out: str) -> int:
+    with open(out, "a") as f:
+        while True:
+            t = time.monotonic()
+            subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "get", "node", "scheduler-perf-dra-0", "-o", "name"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            f.write(f"{time.monotonic() - t:.4f}\n")
+            f.flush()
+            time.sleep(0.25)
 
 
 class BoundCounter:
@@ -137,20 +170,38 @@ def setup(client: Client, nodes: int, devices: int, kind: str) -> list[str]:
     return names
 
 
-def run_template(client: Client, counter: BoundCounter, total: int) -> dict[str, Any]:
+def _cpu_seconds(pid: int | None) -> float:
+    """CPU time (user+system) of this process, or of ``pid`` (the API server process)."""
+    if pid is None:
+        return time.process_time()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_template(client: Client, counter: BoundCounter, total: int, server_pid: int | None = None,
+                 kubeconfig: Path | None = None) -> dict[str, Any]:
     init = total // 2
     for i in range(init):
         client.create("pods", pod(f"init-{i}"), namespace=NS)
     if not counter.wait(init, timeout=600):
         raise SystemExit(f"init pods not scheduled: {len(counter.bound)}/{init}")
+    probe = LatencyProbe(kubeconfig, kubeconfig.parent / "probe.txt") if kubeconfig is not None else None
+    cpu0 = _cpu_seconds(None), (_cpu_seconds(server_pid) if server_pid else 0.0)
     start = time.monotonic()
     for i in range(total - init):
         client.create("pods", pod(f"measured-{i}"), namespace=NS)
     ok = counter.wait(total, timeout=600)
     elapsed = time.monotonic() - start
+    cpu1 = _cpu_seconds(None), (_cpu_seconds(server_pid) if server_pid else 0.0)
     measured = len(counter.bound) - init
-    return {"measured_pods": measured, "seconds": round(elapsed, 2), "pods_per_second": round(measured / elapsed, 1),
-            "complete": ok}
+    result: dict[str, Any] = {
+        "measured_pods": measured, "seconds": round(elapsed, 2), "pods_per_second": round(measured / elapsed, 1),
+        "complete": ok, "cpu_ms_per_pod": round((cpu1[0] - cpu0[0]) * 1000 / max(measured, 1), 2)}
+    if server_pid:
+        result["apiserver_cpu_ms_per_pod"] = round((cpu1[1] - cpu0[1]) * 1000 / max(measured, 1), 2)
+    if probe is not None:
+        result.update(probe.stop())
+    return result
 
 
 def run_steady(client: Client, counter: BoundCounter, in_flight: int, duration: float) -> dict[str, Any]:
@@ -176,12 +227,21 @@ def run_steady(client: Client, counter: BoundCounter, in_flight: int, duration: 
 
 
 def run(workload: str, nodes: int, devices: int, pods: int, duration: float, transport: str,
-        binding_workers: int = 4) -> dict[str, Any]:
+        binding_workers: int = 4, probe: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="kubedra-bench-") as tmp:
         server: subprocess.Popen[bytes] | None = None
         plane: ControlPlane | None = None
+        serving: ServerThread | None = None
+        kubeconfig: Path | None = None
         client: Client
-        if transport == "http":
+        if transport == "inprocess":
+            # What an in-process ``kubedra up`` would be: the HTTPS API server on its event loop
+            # thread, the scheduler and controllers on LocalClient in the same process.
+            serving = ServerThread(Config(data_dir=Path(tmp), storage="memory", port=0, history_size=200_000))
+            running = serving.__enter__()
+            kubeconfig = running.kubeconfig
+            client = LocalClient(running.plane.registry)
+        elif transport == "http":
             server = subprocess.Popen(
                 [sys.executable, "-m", "kubedra.controlplane.apiserver", "--data-dir", tmp, "--port", "0",
                  "--storage", "memory"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -213,7 +273,9 @@ def run(workload: str, nodes: int, devices: int, pods: int, duration: float, tra
             sync_s = time.monotonic() - t1
             try:
                 if workload == "template":
-                    result = run_template(client, counter, min(pods, capacity))
+                    result = run_template(client, counter, min(pods, capacity),
+                                          server_pid=server.pid if server is not None else None,
+                                          kubeconfig=kubeconfig if probe else None)
                 else:
                     result = run_steady(client, counter, 10, duration)
             finally:
@@ -231,6 +293,8 @@ def run(workload: str, nodes: int, devices: int, pods: int, duration: float, tra
                 server.wait(timeout=10)
             if plane is not None:
                 plane.close()
+            if serving is not None:
+                serving.stop()
 
 
 def main() -> int:
@@ -241,12 +305,20 @@ def main() -> int:
     parser.add_argument("--devices", type=int, default=10, help="devices per node = maxClaimsPerNode")
     parser.add_argument("--pods", type=int, default=5000, help="template workload: init + measured pods")
     parser.add_argument("--duration", type=float, default=10.0, help="steady-state workloads: seconds")
-    parser.add_argument("--transport", choices=("local", "http"), default="local")
+    parser.add_argument("--transport", choices=("local", "inprocess", "http"), default="local",
+                        help="local: registry calls only; inprocess: + HTTPS server in this process; "
+                             "http: API server in its own process (kubedra up)")
     parser.add_argument("--binding-workers", type=int, default=4)
+    parser.add_argument("--kubectl-probe", action="store_true",
+                        help="template workload, inprocess/http: measure `kubectl get node` latency meanwhile")
+    parser.add_argument("--probe", nargs=2, metavar=("KUBECONFIG", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.probe:
+        return probe_loop(*args.probe)
     workloads = ["template", "empty", "half", "full", "selector", "match"] if args.workload == "all" else [args.workload]
     for w in workloads:
-        result = run(w, args.nodes, args.devices, args.pods, args.duration, args.transport, args.binding_workers)
+        result = run(w, args.nodes, args.devices, args.pods, args.duration, args.transport, args.binding_workers,
+                     probe=args.kubectl_probe)
         print(json.dumps(result), flush=True)
     return 0
 

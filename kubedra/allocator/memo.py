@@ -33,9 +33,17 @@ class SliceCache:
         self._token = 0
         self._pools: dict[tuple[int, int, Any], tuple[Node, Any]] = {}
         self._per_set: dict[Any, Any] = {}
+        self._version: Any = None
 
-    def slice_set_token(self, slices: Sequence[ResourceSlice]) -> int:
-        """A number that changes whenever the list of slice objects changes (pools depend on it)."""
+    def slice_set_token(self, slices: Sequence[ResourceSlice], version: Any = None) -> int:
+        """A number that changes whenever the list of slice objects changes (pools depend on it).
+
+        ``version``: the caller's own marker of its slice set (the scheduler's informer counter);
+        while it is unchanged the O(slices) identity comparison is skipped.
+        """
+        if version is not None and version == self._version and self._token:
+            return self._token
+        self._version = version
         ids = tuple(id(s) for s in slices)
         if ids != self._slice_set:
             self._slice_set = ids

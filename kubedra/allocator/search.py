@@ -13,7 +13,7 @@ import sys
 import time
 import uuid
 from bisect import bisect_left
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 from kubedra.allocator.capacity import capacity_problem, consumed_capacity
@@ -47,13 +47,34 @@ def _new_share_id() -> str:
     return str(uuid.uuid4())
 
 
+_FEATURE_KEYS: dict[Features, str] = {}
+
+
+def _features_key(features: Features) -> str:
+    key = _FEATURE_KEYS.get(features)
+    if key is None:
+        key = _FEATURE_KEYS[features] = repr(features.names())
+    return key
+
+
+class _SliceIndex:
+    """Read-only indexes of one slice set, shared by every allocator built over that set."""
+
+    def __init__(self, prepared: list[PreparedSlice]) -> None:
+        self.prepared = prepared
+        self.on_node, self.shared = split_by_node(prepared)
+        self.by_pool: dict[PoolKey, list[PreparedSlice]] = index_by_pool(prepared)
+
+
 class Allocator:
     """Allocates devices for the claims of one pod; build once per pod, call per node.
 
     ``allocated`` is what other claims already use; ``classes`` looks up a DeviceClass by name (a
     mapping or a ``get``-like callable returning None when missing); ``slices`` are all ResourceSlices
     in the cluster. Pass a long-lived ``cache`` to reuse prepared slices and selector results
-    across pods. Inputs are never modified. Not thread-safe (one ``allocate`` at a time).
+    across pods; the slice indexes are then built once per slice set, and ``slices_version`` (a value
+    the caller changes whenever ``slices`` changes) saves even comparing the list. Inputs are never
+    modified. Not thread-safe (one ``allocate`` at a time).
     """
 
     def __init__(
@@ -65,18 +86,24 @@ class Allocator:
         *,
         cache: SliceCache | None = None,
         share_id: Callable[[], str] = _new_share_id,
+        slices_version: Hashable | None = None,
     ) -> None:
         self.features = features
-        self.features_key = features.names().__repr__()
+        self.features_key = _features_key(features)
         self.state = state = allocated
         self.classes: Callable[[str], DeviceClass | None] = (
             classes.get if isinstance(classes, Mapping) else classes
         )
         self.cache = cache if cache is not None else SliceCache()
-        self.prepared: list[PreparedSlice] = self.cache.prepare_all(slices)
-        self.slice_set = self.cache.slice_set_token(slices)
-        self.on_node, self.shared_slices = split_by_node(self.prepared)
-        self.by_pool: dict[PoolKey, list[PreparedSlice]] = index_by_pool(self.prepared)
+        # The slice indexes depend on the slice set only: a scheduler building one allocator per
+        # pod over an unchanged set reuses them (indexing 500 slices cost more than a search).
+        self.slice_set = self.cache.slice_set_token(slices, slices_version)
+        index: _SliceIndex = self.cache.per_slice_set(
+            self.slice_set, "slice-index", lambda: _SliceIndex(self.cache.prepare_all(slices))
+        )
+        self.prepared: list[PreparedSlice] = index.prepared
+        self.on_node, self.shared_slices = index.on_node, index.shared
+        self.by_pool: dict[PoolKey, list[PreparedSlice]] = index.by_pool
         self.shared_ids = state.shared_devices()
         self.available_counters: dict[PoolID, CounterSets] = {}
         self.compiler = SelectorCompiler(features)

@@ -13,9 +13,11 @@ resourceVersion, re-lists on 410 Gone, and calls handlers from its own thread.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import logging
+import socket
 import ssl
 import threading
 import urllib.parse
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import msgspec
 import yaml
 
 from kubedra.controlplane.apiserver import errors, patching
@@ -111,6 +114,17 @@ def _patch_bytes(patch: Any, patch_type: str) -> tuple[bytes, str]:
 
 # --- in-process -------------------------------------------------------------------------------------
 
+_json_encode = msgspec.json.Encoder().encode
+_json_decode = msgspec.json.Decoder().decode
+
+
+def _copy(body: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy the registry may modify (it defaults and drops fields in place); through JSON
+    so the object is exactly what an HTTP client would have sent, at msgspec's speed."""
+    copied: dict[str, Any] = _json_decode(_json_encode(body))
+    return copied
+
+
 
 class _LocalWatch:
     def __init__(self, stream: WatchStream, timeout: float | None) -> None:
@@ -185,11 +199,11 @@ class LocalClient:
             return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
         if subresource is not None:
             raise NotFound(f"the server could not find the requested resource ({r.plural}/{subresource})")
-        return self.registry.create(r, ns, json.loads(json.dumps(body)), self._opts()).decode()
+        return self.registry.create(r, ns, _copy(body), self._opts()).decode()
 
     def update(self, resource: str, body: dict[str, Any], *, subresource: str | None = None) -> dict[str, Any]:
         ns, name = _ns_name(body)
-        return self.registry.update(self._resource(resource), ns, name, json.loads(json.dumps(body)),
+        return self.registry.update(self._resource(resource), ns, name, _copy(body),
                                     subresource=subresource, opts=self._opts()).decode()
 
     def patch(self, resource: str, name: str, patch: Any, *, namespace: str | None = None,
@@ -213,13 +227,24 @@ class LocalClient:
 
 
 class _HTTPWatch:
+    """One watch response read line by line.
+
+    ``close`` may come from another thread while ``__iter__`` is blocked in a read: closing the
+    connection then would wait for the reader's buffer lock (until the next event or the watch
+    timeout). Shutting the socket down first wakes the reader with EOF at once; the reader closes
+    the connection itself on its way out.
+    """
+
     def __init__(self, conn: http.client.HTTPConnection, response: http.client.HTTPResponse) -> None:
         self.conn = conn
         self.response = response
+        self._reading = False
+        self._closed = False
 
     def __iter__(self) -> Iterator[WatchEvent]:
+        self._reading = True
         try:
-            while True:
+            while not self._closed:
                 line = self.response.readline()
                 if not line:
                     break
@@ -228,13 +253,22 @@ class _HTTPWatch:
                     status = event.get("object") or {}
                     raise errors.from_status(status, int(status.get("code") or 500))
                 yield WatchEvent(event["type"], event["object"])
-        except (OSError, http.client.HTTPException):
+        except (OSError, ValueError, http.client.HTTPException):
+            # OSError/ValueError: the socket was shut down or closed under the read (``close``).
             return
         finally:
-            self.close()
+            self._reading = False
+            self.conn.close()
 
     def close(self) -> None:
-        self.conn.close()
+        self._closed = True
+        sock = self.conn.sock
+        if sock is not None:
+            # The plain socket's shutdown, not SSLSocket's (that one unwraps TLS under the reader).
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        if not self._reading:
+            self.conn.close()
 
 
 class HTTPClient:
@@ -467,6 +501,9 @@ class Informer:
                                                 resource_version=self.resource_version,
                                                 label_selector=self.label_selector,
                                                 field_selector=self.field_selector, timeout_seconds=300)
+                if self._stop.is_set():  # stop() ran while the watch was being opened
+                    self._watch.close()
+                    break
                 for event in self._watch:
                     if self._stop.is_set():
                         break

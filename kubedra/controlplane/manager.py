@@ -20,6 +20,7 @@ from kubedra.allocator.features import Features
 from kubedra.api.topology import node_role_labels, node_role_taints
 from kubedra.controlplane.client import AlreadyExists, Client, HTTPClient, Informer
 from kubedra.controlplane.controllers.daemonset import DaemonSetController
+from kubedra.controlplane.controllers.devicetaint import DeviceTaintEvictionController
 from kubedra.controlplane.controllers.job import JobController
 from kubedra.controlplane.controllers.resourceclaim import ResourceClaimController
 
@@ -32,7 +33,7 @@ Sink = Callable[[dict[str, Any], bool], None]
 
 
 class Manager:
-    """Scheduler + ResourceClaim, DaemonSet and Job controllers sharing informers."""
+    """Scheduler + ResourceClaim, DaemonSet, Job and device taint eviction controllers sharing informers."""
 
     def __init__(
         self,
@@ -53,6 +54,8 @@ class Manager:
         self.claims = ResourceClaimController(client) if controllers else None
         self.daemonsets = DaemonSetController(client) if controllers else None
         self.jobs = JobController(client) if controllers else None
+        taints = (features or Features.defaults_1_36()).device_taints
+        self.device_taints = DeviceTaintEvictionController(client) if controllers and taints else None
         sinks: dict[str, list[Sink]] = {}
 
         def add(resource: str, sink: Sink) -> None:
@@ -76,6 +79,10 @@ class Manager:
         if self.jobs is not None:
             add("jobs", self.jobs.on_job)
             add("pods", self.jobs.on_pod)
+        if self.device_taints is not None:
+            add("resourceslices", self.device_taints.on_slice)
+            add("resourceclaims", self.device_taints.on_claim)
+            add("pods", self.device_taints.on_pod)
         # Resources whose handlers must have run before the scheduler decides (classes, slices, ...)
         # come first so the first scheduling attempts see a complete picture.
         order = ["priorityclasses", "deviceclasses", "nodes", "resourceslices", "resourceclaimtemplates",
@@ -92,7 +99,7 @@ class Manager:
         for informer in self.informers:
             informer.start()
             informer.wait_synced(timeout)
-        for c in (self.claims, self.daemonsets, self.jobs):
+        for c in (self.claims, self.daemonsets, self.jobs, self.device_taints):
             if c is not None:
                 c.start()
         if self.scheduler is not None:
@@ -104,7 +111,7 @@ class Manager:
         (their threads are daemons, so a process that exits does not wait for them)."""
         if self.scheduler is not None:
             self.scheduler.stop()
-        for c in (self.claims, self.daemonsets, self.jobs):
+        for c in (self.claims, self.daemonsets, self.jobs, self.device_taints):
             if c is not None:
                 c.stop()
         # Each stop may wait for a blocked watch read to notice; stop them side by side.

@@ -210,3 +210,37 @@ def test_claims_with_quantities_in_their_spec_are_scheduled() -> None:
                      "spec": {"resourceClaims": [{"name": "r", "resourceClaimName": "c"}]}})
     decision = Cycle(AllocatorFactory(Features.defaults_1_36()), cache).schedule(p, cache, set())
     assert isinstance(decision, Decision) and decision.node == "n0"
+
+
+def test_allocators_share_slice_indexes_until_the_slices_change() -> None:
+    """One allocator per pod is O(1) to build: the slice indexes are kept per slice set, and a
+    changed slice is seen by the next allocator (never a stale index)."""
+    from kubedra.allocator import Features
+    from kubedra.api.resource import DeviceClass, ResourceClaim, ResourceSlice
+    from kubedra.controlplane.scheduler.allocation import AllocatorFactory
+    from kubedra.controlplane.scheduler.cache import SchedulerCache
+
+    def slice_of(node_name: str, devices: list[str], generation: int = 1) -> ResourceSlice:
+        return decode(ResourceSlice, {"metadata": {"name": node_name}, "spec": {
+            "driver": "d", "nodeName": node_name,
+            "pool": {"name": node_name, "generation": generation, "resourceSliceCount": 1},
+            "devices": [{"name": d} for d in devices]}})
+
+    cache = SchedulerCache()
+    cache.set_class(decode(DeviceClass, {"metadata": {"name": "c"}, "spec": {}}))
+    for i in range(3):
+        cache.set_node(node(f"n{i}"))
+        cache.set_slice(slice_of(f"n{i}", ["a"]))
+    claim = decode(ResourceClaim, {"metadata": {"name": "x", "namespace": "ns", "uid": "u"}, "spec": {
+        "devices": {"requests": [{"name": "r", "exactly": {"deviceClassName": "c", "allocationMode": "ExactCount",
+                                                          "count": 2}}]}}})
+    factory = AllocatorFactory(Features.defaults_1_36())
+    first, second = factory.new(cache), factory.new(cache)
+    assert first.by_pool is second.by_pool  # type: ignore[attr-defined]
+    assert first.allocate(cache.nodes["n1"], [claim], None) is None  # one device only
+    cache.set_slice(slice_of("n1", ["a", "b"], generation=2))
+    third = factory.new(cache)
+    assert third.by_pool is not first.by_pool  # type: ignore[attr-defined]
+    results = third.allocate(cache.nodes["n1"], [claim], None)
+    assert results is not None
+    assert [r.device for r in results[0].devices.results] == ["a", "b"]  # type: ignore[union-attr]

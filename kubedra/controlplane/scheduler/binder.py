@@ -38,8 +38,11 @@ def now_rfc3339() -> str:
 
 
 class Binder:
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, stamp_allocations: bool = False) -> None:
         self.client = client
+        # DRADeviceBindingConditions + DRAResourceClaimDeviceStatus: record when a claim was
+        # allocated (the binding timeout counts from there), as kube-scheduler does for every claim.
+        self.stamp_allocations = stamp_allocations
 
     # --- claims --------------------------------------------------------------------------------
 
@@ -100,6 +103,8 @@ class Binder:
                 ):
                     # Someone else allocated it meanwhile: usable only if it fits our node.
                     raise BindError(f'resourceclaim "{name}" was allocated for another node')
+                if self.stamp_allocations and allocation.allocation_timestamp is None:
+                    allocation = msgspec.structs.replace(allocation, allocation_timestamp=now_rfc3339())
                 reserved = list(status.reserved_for or [])
                 if not any(r.uid == pod.metadata.uid for r in reserved):
                     reserved.append(consumer_ref(pod))
@@ -139,6 +144,34 @@ class Binder:
                 continue
             except NotFound:
                 return
+
+    def deallocate(self, claim: ResourceClaim, pod: Pod) -> bool:
+        """PostFilter: free a claim that cannot be used (binding failed or timed out) so the pod can
+        get other devices; only while nobody but ``pod`` has it reserved. True if it was freed."""
+        ns = claim.metadata.namespace or ""
+        name = claim.metadata.name or ""
+        for _attempt in range(CONFLICT_RETRIES):
+            try:
+                current = self._get_claim(ns, name)
+            except BindError:
+                return False
+            status = current.status
+            if current.metadata.uid != claim.metadata.uid or status is None or status.allocation is None:
+                return False
+            reserved = status.reserved_for or []
+            if reserved and (len(reserved) > 1 or reserved[0].uid != pod.metadata.uid):
+                return False
+            freed = msgspec.structs.replace(status, reserved_for=None, allocation=None, devices=None)
+            try:
+                self.client.update(
+                    "resourceclaims", to_dict(msgspec.structs.replace(current, status=freed)), subresource="status"
+                )
+                return True
+            except Conflict:
+                continue
+            except NotFound:
+                return False
+        return False
 
     # --- pods ----------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from kubedra.api.core import ContainerResourceRequestMapping, Pod
+from kubedra.api.core import ContainerResourceRequestMapping, Node, NodeSelector, Pod
 from kubedra.api.resource import (
     AllocationResult,
     ResourceClaim,
@@ -24,6 +24,7 @@ from kubedra.api.resource import (
 from kubedra.controlplane.scheduler.allocation import AllocatorFactory
 from kubedra.controlplane.scheduler.cache import SchedulerCache
 from kubedra.controlplane.scheduler.dra import (
+    REASON_NOT_AVAILABLE,
     DRAPodState,
     FailureMemo,
     SchedulingError,
@@ -36,6 +37,7 @@ from kubedra.controlplane.scheduler.nodefit import (
     fit_error_message,
     required_node_affinity,
 )
+from kubedra.controlplane.scheduler.prebind import deallocation_candidate, unavailable_for_binding
 
 
 @dataclass
@@ -63,6 +65,8 @@ class FitFailure:
     quiet: bool = False
     first_failed_claim: ResourceClaim | None = None
     reasons: dict[str, int] = field(default_factory=dict)
+    # PostFilter: an allocated claim to free first (its binding failed or timed out).
+    deallocate: ResourceClaim | None = None
 
 
 def consumer_ref(pod: Pod) -> ResourceClaimConsumerReference:
@@ -96,8 +100,11 @@ class Cycle:
         score_nodes: int = 10,
         memo: bool = True,
         extended_resources: bool = True,
+        binding_timeout: float | None = None,
     ) -> None:
         self.factory = factory
+        # Set when binding conditions are on: allocated claims whose binding failed/timed out are unusable.
+        self.binding_timeout = binding_timeout
         self.extended_resources = extended_resources
         self.filter_timeout = filter_timeout
         self.score_nodes = score_nodes
@@ -112,7 +119,8 @@ class Cycle:
             return FitFailure(fit_error_message(0, {}) + " no nodes available to schedule pods")
         n = len(nodes)
         start = self._next_start % n
-        order = [nodes[(start + i) % n].metadata.name or "" for i in range(n)]
+        # Only a windowed allocator needs the try order up front (O(nodes) per pod otherwise).
+        order = [nodes[(start + i) % n].metadata.name or "" for i in range(n)] if self.factory.wants_node_order else None
         try:
             state = DRAPodState.prepare(pod, cache, self.factory, in_flight, self.extended_resources, order)
         except Unschedulable as exc:
@@ -123,6 +131,10 @@ class Cycle:
             required = required_node_affinity(pod)
         except AffinityError as exc:
             return FitFailure(str(exc), unschedulable=True)
+        if self.binding_timeout is not None:
+            unusable = binding_failures(pod, state.claims, nodes, required, self.binding_timeout)
+            if unusable is not None:
+                return unusable
 
         reasons: dict[str, int] = {}
         feasible: list[str] = []
@@ -158,6 +170,22 @@ class Cycle:
         if special is not None and results is not None:
             updates.append(ClaimUpdate(special[0], results[-1], extended_mappings=special[1]))
         return Decision(node=chosen, updates=updates)
+
+
+def binding_failures(
+    pod: Pod, claims: list[ResourceClaim], nodes: list[Node], required: NodeSelector | None, timeout: float
+) -> FitFailure | None:
+    """Filter + PostFilter for claims whose binding failed or timed out: no node can use them (the
+    reason is node-independent), so the attempt fails and one such claim is deallocated."""
+    stale = [c for c in claims if unavailable_for_binding(c, timeout)]
+    if not stale:
+        return None
+    reasons: dict[str, int] = {}
+    for node in nodes:
+        reason = check_node(pod, node, required) or REASON_NOT_AVAILABLE
+        reasons[reason] = reasons.get(reason, 0) + 1
+    return FitFailure(fit_error_message(len(nodes), reasons), reasons=reasons,
+                      deallocate=deallocation_candidate(stale, pod))
 
 
 def _uses_first_available(state: DRAPodState) -> bool:

@@ -30,6 +30,13 @@ from kubedra.controlplane.scheduler.binder import SCHEDULER_NAME, Binder, BindEr
 from kubedra.controlplane.scheduler.cache import ClaimKey, SchedulerCache, claim_key
 from kubedra.controlplane.scheduler.cycle import ClaimUpdate, Cycle, Decision, FitFailure, with_reservation
 from kubedra.controlplane.scheduler.explain import explain_failure
+from kubedra.controlplane.scheduler.prebind import (
+    BINDING_TIMEOUT_DEFAULT,
+    PENDING_REASON,
+    BindingWaiter,
+    has_binding_conditions,
+    prebind_error,
+)
 from kubedra.controlplane.scheduler.queue import SchedulingQueue
 
 log = logging.getLogger(__name__)
@@ -65,19 +72,25 @@ class Scheduler:
         initial_backoff: float = 1.0,
         max_backoff: float = 10.0,
         extended_resources: bool = True,
+        binding_timeout: float = BINDING_TIMEOUT_DEFAULT,
     ) -> None:
         self.client = client
+        self.features = features or Features.defaults_1_36()
         self.cache = SchedulerCache()
         self.queue = SchedulingQueue(initial_backoff=initial_backoff, max_backoff=max_backoff)
+        binding_conditions = self.features.device_binding_and_status
         self.cycle = Cycle(
-            AllocatorFactory(features or Features.defaults_1_36()),
+            AllocatorFactory(self.features),
             self.cache,
             filter_timeout=filter_timeout,
             extended_resources=extended_resources,
+            binding_timeout=binding_timeout if binding_conditions else None,
         )
-        self.binder = Binder(client)
+        self.binder = Binder(client, stamp_allocations=binding_conditions)
         self.explain = explain
         self._lock = threading.Condition()
+        # PreBind: pods whose devices' binding conditions are not all True yet.
+        self.prebind = BindingWaiter(lambda ck: self.cache.claim(*ck), self._lock, binding_timeout)
         self._pods: dict[str, Pod] = {}
         self._fingerprints: dict[str, bytes] = {}
         # Pods handed to a binding worker (or bound) whose informer copy may still say "pending".
@@ -148,6 +161,8 @@ class Scheduler:
         self._claims_of_pod[k] = keys
 
     def _forget_pod(self, k: str) -> None:
+        # A pod deleted while waiting for binding conditions: the claim controller frees its claims.
+        self.prebind.cancel(k)
         for ck in self._claims_of_pod.pop(k, set()):
             waiting = self._pods_by_claim.get(ck)
             if waiting is not None:
@@ -180,6 +195,7 @@ class Scheduler:
                 self.queue.move_all()
             else:
                 self.queue.move(self._pods_by_claim.get(key, set()))
+            self.prebind.claim_changed(key)
             self._lock.notify_all()
 
     def on_slice(self, obj: dict[str, Any], deleted: bool = False) -> None:
@@ -235,6 +251,7 @@ class Scheduler:
     def stop(self) -> None:
         self._stop.set()
         with self._lock:
+            self.prebind.stop()
             self._lock.notify_all()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -272,6 +289,8 @@ class Scheduler:
         generation = self.queue.current_event_generation()
         outcome = self.cycle.schedule(pod, self.cache, self._in_flight)
         if isinstance(outcome, FitFailure):
+            if outcome.deallocate is not None:
+                self._workers.submit(self.binder.deallocate, outcome.deallocate, pod)
             self.queue.failed(
                 key, unschedulable=outcome.unschedulable, event_generation=generation, gated=outcome.quiet
             )
@@ -293,6 +312,7 @@ class Scheduler:
 
     def _bind(self, key: str, pod: Pod, node: Node, decision: Decision) -> None:
         written: list[tuple[ResourceClaim, bool]] = []
+        confirmed_claims: list[ResourceClaim] = []
         extra: list[ClaimUpdate] = []  # claims created while binding (extended resources)
         error: str | None = None
         try:
@@ -309,6 +329,7 @@ class Scheduler:
                         self._in_flight.add(claim_key(update.claim))
                         extra.append(update)
                 confirmed = self.binder.reserve(update, pod, node)
+                confirmed_claims.append(confirmed)
                 written.append((update.claim, update.allocation is not None))
                 with self._lock:
                     self.cache.confirm(confirmed)
@@ -319,12 +340,53 @@ class Scheduler:
                         # already have come and gone, so wake them here.
                         self.queue.move(self._pods_by_claim.get(ck, set()))
                     self._lock.notify_all()
+            if self.features.device_binding_and_status and any(map(has_binding_conditions, confirmed_claims)):
+                self._wait_for_binding_conditions(key, pod, decision, written, extra, confirmed_claims)
+                return
             self.binder.bind(pod, decision.node)
         except BindError as exc:
             error = str(exc)
         except Exception as exc:
             log.exception("binding %s to %s", key, decision.node)
             error = f"binding failed: {exc}"
+        self._complete(key, pod, decision, written, extra, error)
+
+    def _wait_for_binding_conditions(
+        self, key: str, pod: Pod, decision: Decision, written: list[tuple[ResourceClaim, bool]],
+        extra: list[ClaimUpdate], claims: list[ResourceClaim],
+    ) -> None:
+        """PreBind with binding conditions: park the pod (not this worker) until they are all True."""
+        self.binder.event(pod, "Normal", PENDING_REASON,
+                          f"waiting for binding conditions for device on node {decision.node}")
+
+        def done(error: str | None) -> None:
+            with contextlib.suppress(RuntimeError):  # the scheduler is stopping
+                self._workers.submit(self._after_prebind, key, pod, decision, written, extra, error)
+
+        with self._lock:
+            self.prebind.wait(key, list(dict.fromkeys(claim_key(c) for c in claims)), done)
+
+    def _after_prebind(
+        self, key: str, pod: Pod, decision: Decision, written: list[tuple[ResourceClaim, bool]],
+        extra: list[ClaimUpdate], error: str | None,
+    ) -> None:
+        if error is not None:
+            error = prebind_error(error)
+        else:
+            try:
+                self.binder.bind(pod, decision.node)
+            except BindError as exc:
+                error = str(exc)
+            except Exception as exc:
+                log.exception("binding %s to %s", key, decision.node)
+                error = f"binding failed: {exc}"
+        self._complete(key, pod, decision, written, extra, error)
+
+    def _complete(
+        self, key: str, pod: Pod, decision: Decision, written: list[tuple[ResourceClaim, bool]],
+        extra: list[ClaimUpdate], error: str | None,
+    ) -> None:
+        """Count a bound pod, or undo the claim writes and queue the pod again."""
         if error is None:
             with self._lock:
                 self.scheduled += 1

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import uuid
 
+import msgspec
+
 from kubedra.api import resource as r
 from kubedra.api.quantity import BINARY_SI, Quantity
 from kubedra.api.quantity_field import QuantityStr
@@ -42,8 +44,25 @@ def _compute_milli(milli: int) -> QuantityStr:
     return QuantityStr(Quantity.from_milli(milli).canonical())
 
 
-def build_pool(node_name: str, num_devices: int, partitions: int = 0) -> Pool:
+# --binding-conditions: the condition types every device gets (dra-example-driver v0.4.0).
+BINDING_CONDITION = "BindingConditions"
+BINDING_FAILURE_CONDITION = "BindingFailureConditions"
+
+
+def build_pool(node_name: str, num_devices: int, partitions: int = 0, binding_conditions: bool = False) -> Pool:
     """All GPUs of the node; with ``partitions`` each GPU is a counter set split P ways."""
+    pool = _build_pool(node_name, num_devices, partitions)
+    if binding_conditions:
+        pool.devices = [
+            msgspec.structs.replace(
+                d, binding_conditions=[BINDING_CONDITION], binding_failure_conditions=[BINDING_FAILURE_CONDITION]
+            )
+            for d in pool.devices
+        ]
+    return pool
+
+
+def _build_pool(node_name: str, num_devices: int, partitions: int) -> Pool:
     if num_devices < 0 or partitions < 0:
         raise ValueError("the number of devices and of partitions must not be negative")
     if partitions == 0:

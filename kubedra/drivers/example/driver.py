@@ -45,9 +45,9 @@ def env_suffix(device: str) -> str:
 
 class ExampleDriver:
     def __init__(self, node_name: str, num_devices: int = 8, partitions: int = 0,
-                 device_status: bool = False) -> None:
+                 device_status: bool = False, binding_conditions: bool = False) -> None:
         self.node_name = node_name
-        self.pool: Pool = build_pool(node_name, num_devices, partitions)
+        self.pool: Pool = build_pool(node_name, num_devices, partitions, binding_conditions)
         self.allocatable = {d.name for d in self.pool.devices}
         self.device_status = device_status
         # --gpu-device-status: each prepared device's attributes, as published, go to status.devices[].data.

@@ -45,6 +45,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write each prepared GPU's attributes into the claim's status.devices[].data [GPU_DEVICE_STATUS]",
     )
     parser.add_argument(
+        "--binding-conditions",
+        action=argparse.BooleanOptionalAction,
+        default=_bool_env("BINDING_CONDITIONS"),
+        help="publish every device with a binding condition and a binding failure condition; "
+        "run the controller with --plugins=BindingConditions to satisfy them [BINDING_CONDITIONS]",
+    )
+    parser.add_argument(
         "--kubelet-root",
         type=Path,
         default=Path(_env("KUBELET_ROOT", "/var/lib/kubelet")),
@@ -95,6 +102,7 @@ def run_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
             num_devices=args.num_devices,
             gpu_partitions=args.gpu_partitions,
             gpu_device_status=args.gpu_device_status,
+            binding_conditions=args.binding_conditions,
             kubelet_root=args.kubelet_root,
             registrar_dir=args.kubelet_registrar_directory_path,
             plugins_dir=args.kubelet_plugins_directory_path,

@@ -24,6 +24,7 @@ class ExampleOptions:
     num_devices: int = 8
     gpu_partitions: int = 0
     gpu_device_status: bool = False
+    binding_conditions: bool = False
     kubelet_root: Path = Path("/var/lib/kubelet")
     registrar_dir: Path | None = None
     plugins_dir: Path | None = None
@@ -33,7 +34,8 @@ class ExampleOptions:
 
 
 async def serve(opts: ExampleOptions, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
-    driver = ExampleDriver(opts.node_name, opts.num_devices, opts.gpu_partitions, opts.gpu_device_status)
+    driver = ExampleDriver(opts.node_name, opts.num_devices, opts.gpu_partitions, opts.gpu_device_status,
+                           opts.binding_conditions)
     driver.write_common_spec(opts.cdi_root)
     client = async_client(opts.kubeconfig)
     plugin = DriverPlugin(
