@@ -104,7 +104,10 @@ def test_template_claims_are_allocated_per_pod_without_double_allocation(tmp_pat
         # The explain summary names the claim of the pod that does not fit.
         claim_name = pending[0]["status"]["resourceClaimStatuses"][0]["resourceClaimName"]
         assert f"{NS}/{claim_name}" in message and "already allocated" in message
-        cond = [c for c in client.get("pods", name, namespace=NS)["status"]["conditions"] if c["type"] == "PodScheduled"]
+        # The event and the pod's PodScheduled condition are separate writes: wait for the condition too.
+        cond = wait_for(lambda: [c for c in (client.get("pods", name, namespace=NS).get("status") or {})
+                                 .get("conditions", []) if c["type"] == "PodScheduled"],
+                        what="PodScheduled condition")
         assert cond[0]["status"] == "False" and cond[0]["reason"] == "Unschedulable"
 
         # Deleting a bound pod frees its device and the waiting pod gets it.

@@ -94,7 +94,12 @@ def test_kubelet_runs_driver_pod_prepares_claims_and_serves_logs_and_exec(apiser
     kubeconfig = Path(apiserver.kubeconfig)
     try:
         with kubelet_process(kubeconfig, root) as proc:
-            node = wait_for("node registration", lambda: api.request("GET", f"/api/v1/nodes/{NODE}", ok=(404,)))
+            # The kubelet creates its Node, then posts the status (as the real one does): wait for both.
+            def registered() -> Any:
+                got = api.request("GET", f"/api/v1/nodes/{NODE}", ok=(404,))
+                return got if got and (got.get("status") or {}).get("conditions") else None
+
+            node = wait_for("node registration", registered)
             assert node["metadata"]["labels"]["kubernetes.io/hostname"] == NODE
             ready = [c for c in node["status"]["conditions"] if c["type"] == "Ready"]
             assert ready[0]["status"] == "True"

@@ -5,7 +5,9 @@ so it talks HTTP through lightkube with a kubeconfig and never imports the contr
 plane. Objects stay plain JSON dicts (nothing a newer server adds is dropped when the
 kubelet writes a status back); typed views come from ``kubedra.api`` where useful.
 The classes are not put into lightkube's global registry, so other code in the same
-process may still use lightkube's typed classes.
+process may still use lightkube's typed classes. Resources a driver uses too (Node,
+ResourceClaim, ResourceSlice) and the client constructor come from the SDK's
+``kubedra.node.plugin.kubeapi``; the kubelet adds the ones only it needs.
 """
 
 from __future__ import annotations
@@ -14,16 +16,19 @@ import datetime
 from pathlib import Path
 from typing import Any
 
-import httpx2
-from lightkube import ApiError, AsyncClient, KubeConfig
+from lightkube import ApiError, AsyncClient
 from lightkube.core import resource as res
 from lightkube.generic_resource import (
-    GenericGlobalResource,
     GenericGlobalStatus,
     GenericNamespacedResource,
     GenericNamespacedStatus,
     create_api_info,
 )
+
+from kubedra.node.plugin.kubeapi import Node, ResourceClaim, ResourceSlice, as_dict, async_client
+
+__all__ = ["Event", "Node", "NodeStatus", "Pod", "PodStatus", "ResourceClaim", "ResourceSlice", "as_dict",
+           "client_from", "is_not_found", "now"]
 
 _VERBS = ["delete", "deletecollection", "get", "list", "patch", "post", "put", "watch",
           "global_list", "global_watch"]
@@ -42,10 +47,6 @@ class PodStatus(GenericNamespacedStatus):
     _api_info = _status_info(Pod._api_info)
 
 
-class Node(GenericGlobalResource):
-    _api_info = create_api_info("", "v1", "Node", "nodes", verbs=_VERBS)
-
-
 class NodeStatus(GenericGlobalStatus):
     _api_info = _status_info(Node._api_info)
 
@@ -54,26 +55,9 @@ class Event(GenericNamespacedResource):
     _api_info = create_api_info("", "v1", "Event", "events", verbs=_VERBS)
 
 
-class ResourceClaim(GenericNamespacedResource):
-    _api_info = create_api_info("resource.k8s.io", "v1", "ResourceClaim", "resourceclaims", verbs=_VERBS)
-
-
-class ResourceSlice(GenericGlobalResource):
-    _api_info = create_api_info("resource.k8s.io", "v1", "ResourceSlice", "resourceslices", verbs=_VERBS)
-
-
-def as_dict(obj: Any) -> dict[str, Any]:
-    """The JSON form of a generic resource returned by lightkube."""
-    data: dict[str, Any] = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
-    return data
-
-
 def client_from(kubeconfig: Path | None, timeout: float = 30.0) -> AsyncClient:
     """A client from ``kubeconfig``, else the usual in-cluster/``$KUBECONFIG`` discovery."""
-    if kubeconfig is not None:
-        return AsyncClient(config=KubeConfig.from_file(str(kubeconfig)), timeout=httpx2.Timeout(timeout),
-                           field_manager="kubelet")
-    return AsyncClient(timeout=httpx2.Timeout(timeout), field_manager="kubelet")
+    return async_client(kubeconfig, timeout, field_manager="kubelet")
 
 
 def is_not_found(exc: BaseException) -> bool:

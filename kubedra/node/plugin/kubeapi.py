@@ -23,7 +23,8 @@ from lightkube.generic_resource import (
     create_api_info,
 )
 
-_VERBS = ["delete", "get", "list", "patch", "post", "put", "watch", "global_list", "global_watch"]
+_VERBS = ["delete", "deletecollection", "get", "list", "patch", "post", "put", "watch", "global_list",
+          "global_watch"]
 
 
 class ResourceClaim(GenericNamespacedResource):
@@ -56,8 +57,12 @@ def as_dict(obj: Any) -> dict[str, Any]:
     return data
 
 
-def async_client(kubeconfig: Path | None = None, timeout: float = 30.0) -> AsyncClient:
-    """A client from ``kubeconfig``, else the usual in-cluster/``$KUBECONFIG`` discovery."""
+def async_client(kubeconfig: Path | None = None, timeout: float = 30.0,
+                 field_manager: str | None = None) -> AsyncClient:
+    """A client from ``kubeconfig``, else the usual in-cluster/``$KUBECONFIG`` discovery.
+
+    Shared by drivers and the kubelet, the node side's two API clients."""
     if kubeconfig is not None:
-        return AsyncClient(config=KubeConfig.from_file(str(kubeconfig)), timeout=httpx.Timeout(timeout))
-    return AsyncClient(timeout=httpx.Timeout(timeout))
+        return AsyncClient(config=KubeConfig.from_file(str(kubeconfig)), timeout=httpx.Timeout(timeout),
+                           field_manager=field_manager)
+    return AsyncClient(timeout=httpx.Timeout(timeout), field_manager=field_manager)
