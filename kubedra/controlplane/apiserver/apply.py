@@ -21,6 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from kubedra.controlplane.apiserver._patch_fieldpath import (
     IGNORED_META,
     IGNORED_TOP,
@@ -35,7 +37,6 @@ from kubedra.controlplane.apiserver._patch_fieldpath import (
     object_values,
     remove,
     resolve,
-    to_fields_v1,
 )
 from kubedra.controlplane.apiserver._patch_schema import list_meta
 from kubedra.controlplane.apiserver.patch import json_copy, json_equal
@@ -120,10 +121,75 @@ class ManagedFieldsEntry:
         if self.time:
             out["time"] = self.time
         out["fieldsType"] = "FieldsV1"
-        out["fieldsV1"] = to_fields_v1(self.fields)
+        out["fieldsV1"] = _cached_to_fields_v1(self.fields)
         if self.subresource:
             out["subresource"] = self.subresource
         return out
+
+
+# Every ordinary write decodes the stored entries and re-encodes them, and most entries are the
+# same few field sets over and over (every pod of a workload has the same owners for the same
+# fields), so both directions are memoised by content: a FieldsV1 trie by its JSON bytes, a
+# field set by itself. Results are identical to the uncached calls; each cache is bounded and
+# simply cleared when full.
+_CACHE_LIMIT = 1024
+_decoded: dict[bytes, frozenset[Path]] = {}
+_encoded: dict[frozenset[Path], bytes] = {}
+_json_encode = msgspec.json.encode
+_json_decode = msgspec.json.decode
+
+
+def _cached_from_fields_v1(trie: Any) -> FieldSet:
+    try:
+        key = _json_encode(trie)
+    except (TypeError, ValueError, OverflowError):
+        return from_fields_v1(trie)
+    fields = _decoded.get(key)
+    if fields is None:
+        fields = frozenset(from_fields_v1(trie))  # raises before anything is cached
+        if len(_decoded) >= _CACHE_LIMIT:
+            _decoded.clear()
+        _decoded[key] = fields
+    return set(fields)
+
+
+def _cached_to_fields_v1(fields: FieldSet) -> dict:
+    key = frozenset(fields)
+    encoded = _encoded.get(key)
+    if encoded is not None:
+        return _json_decode(encoded)  # a fresh dict each time: callers may change what they get
+    trie = _fields_v1_trie(key)
+    encoded = _json_encode(trie)
+    if len(_encoded) >= _CACHE_LIMIT:
+        _encoded.clear()
+    _encoded[key] = encoded
+    if () not in key:
+        # Our paths have canonical k:/v: values, so this trie decodes back to exactly ``key``: the
+        # next write of this object finds its stored entry already decoded.
+        if len(_decoded) >= _CACHE_LIMIT:
+            _decoded.clear()
+        _decoded[encoded] = key
+    return trie
+
+
+def _fields_v1_trie(fields: frozenset[Path]) -> dict:
+    """``to_fields_v1(fields)`` in one pass: in sorted order a member comes before its children and
+    siblings arrive in key order, so dict insertion order is already the wanted order."""
+    root: dict = {}
+    members = []
+    for names in sorted(tuple(f"{kind}:{value}" for kind, value in path) for path in fields):
+        node = root
+        for name in names:
+            child = node.get(name)
+            if child is None:
+                child = node[name] = {}
+            node = child
+        node["."] = {}
+        members.append(node)
+    for node in members:
+        if len(node) == 1:
+            del node["."]
+    return root
 
 
 def decode_managed_fields(obj: dict | None) -> list[ManagedFieldsEntry]:
@@ -141,7 +207,7 @@ def decode_managed_fields(obj: dict | None) -> list[ManagedFieldsEntry]:
         if item.get("fieldsType", "FieldsV1") != "FieldsV1":
             raise ApplyError(f'{where}.fieldsType: must be "FieldsV1"')
         try:
-            fields = from_fields_v1(item.get("fieldsV1") or {})
+            fields = _cached_from_fields_v1(item.get("fieldsV1") or {})
         except FieldPathError as exc:
             raise ApplyError(f"{where}.fieldsV1: {exc}") from exc
         entries.append(ManagedFieldsEntry(
@@ -167,10 +233,46 @@ def _set_managed_fields(obj: dict, entries: Iterable[ManagedFieldsEntry]) -> Non
 
 
 def _values_of(obj: dict, kind: str, what: str) -> dict[Path, Any]:
+    """``object_values(obj, kind)``, assembled from memoised top-level fields (same paths, same order)."""
+    values: dict[Path, Any] = {}
     try:
-        return object_values(obj, kind)
+        for key, value in obj.items():
+            if key in IGNORED_TOP:
+                continue
+            if key == "metadata" and isinstance(value, dict):
+                for mkey, mvalue in value.items():
+                    if mkey not in IGNORED_META and mvalue is not None:
+                        values.update(_unit_values(kind, key, mkey, mvalue))
+            elif value is not None:
+                values.update(_unit_values(kind, key, None, value))
     except FieldPathError as exc:
         raise ApplyError(f"{what}: {exc}") from exc
+    return values
+
+
+# Most writes change one or two fields of an object: the walk of every other top-level field
+# (``spec``, ``metadata.labels``, ...) is memoised by its JSON bytes, so an unchanged field costs
+# one C-level encode instead of a Python walk. The values kept are a private decoded copy, so a
+# caller changing its object later cannot change what the cache answers.
+_units: dict[tuple[str, str, str | None, bytes], dict[Path, Any]] = {}
+
+
+def _unit_values(kind: str, key: str, mkey: str | None, value: Any) -> dict[Path, Any]:
+    def walk(data: Any) -> dict[Path, Any]:
+        return object_values({key: {mkey: data}} if mkey is not None else {key: data}, kind)
+
+    try:
+        data = _json_encode(value)
+    except (TypeError, ValueError, OverflowError):
+        return walk(value)
+    cache_key = (kind, key, mkey, data)
+    values = _units.get(cache_key)
+    if values is None:
+        values = walk(_json_decode(data))  # raises (nothing cached) for a malformed field
+        if len(_units) >= _CACHE_LIMIT:
+            _units.clear()
+        _units[cache_key] = values
+    return values
 
 
 def _fields_of(obj: dict, kind: str, what: str) -> FieldSet:
