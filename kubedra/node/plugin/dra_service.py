@@ -144,13 +144,22 @@ def _refs(request: Any) -> list[ClaimRef]:
     return [ClaimRef(namespace=c.namespace, name=c.name, uid=c.uid) for c in request.claims]
 
 
-class DRAPluginV1(dra_v1_pb2_grpc.DRAPluginServicer):
+class _DRAServicer:
+    """The DRAPlugin methods, written once for every served proto version.
+
+    The versions differ only in their message module and in whether a device carries a
+    ``share_id`` (v1 does, v1beta1 does not); subclasses name both.
+    """
+
+    _pb2: Any
+    _share_id: bool
+
     def __init__(self, service: DRAService) -> None:
         self.service = service
 
     async def NodePrepareResources(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         outcomes = await self.service.prepare(_refs(request))
-        response = dra_v1_pb2.NodePrepareResourcesResponse()
+        response = self._pb2.NodePrepareResourcesResponse()
         for uid, outcome in outcomes.items():
             entry = response.claims[uid]
             if outcome.error:
@@ -163,44 +172,25 @@ class DRAPluginV1(dra_v1_pb2_grpc.DRAPluginServicer):
                     device_name=d.device_name,
                     cdi_device_ids=d.cdi_device_ids,
                 )
-                if d.share_id:
+                if self._share_id and d.share_id:
                     device.share_id = d.share_id
         return response
 
     async def NodeUnprepareResources(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         errors = await self.service.unprepare(_refs(request))
-        response = dra_v1_pb2.NodeUnprepareResourcesResponse()
+        response = self._pb2.NodeUnprepareResourcesResponse()
         for uid, error in errors.items():
             response.claims[uid].error = error or ""
         return response
 
 
-class DRAPluginV1beta1(dra_v1beta1_pb2_grpc.DRAPluginServicer):
+class DRAPluginV1(_DRAServicer, dra_v1_pb2_grpc.DRAPluginServicer):
+    _pb2 = dra_v1_pb2
+    _share_id = True
+
+
+class DRAPluginV1beta1(_DRAServicer, dra_v1beta1_pb2_grpc.DRAPluginServicer):
     """v1beta1 is v1 without ``share_id``; kubelets 1.32 to 1.33 only speak this one."""
 
-    def __init__(self, service: DRAService) -> None:
-        self.service = service
-
-    async def NodePrepareResources(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        outcomes = await self.service.prepare(_refs(request))
-        response = dra_v1beta1_pb2.NodePrepareResourcesResponse()
-        for uid, outcome in outcomes.items():
-            entry = response.claims[uid]
-            if outcome.error:
-                entry.error = outcome.error
-                continue
-            for d in outcome.devices:
-                entry.devices.add(
-                    request_names=d.request_names,
-                    pool_name=d.pool_name,
-                    device_name=d.device_name,
-                    cdi_device_ids=d.cdi_device_ids,
-                )
-        return response
-
-    async def NodeUnprepareResources(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        errors = await self.service.unprepare(_refs(request))
-        response = dra_v1beta1_pb2.NodeUnprepareResourcesResponse()
-        for uid, error in errors.items():
-            response.claims[uid].error = error or ""
-        return response
+    _pb2 = dra_v1beta1_pb2
+    _share_id = False
