@@ -61,6 +61,14 @@ __all__ = [
 ]
 
 
+def resource_named(name: str) -> Resource:
+    """The served resource called ``name`` (plural), or NotFound as the API server would answer."""
+    try:
+        return by_name(name)
+    except KeyError as exc:
+        raise NotFound(str(exc.args[0])) from None
+
+
 @dataclass(frozen=True)
 class WatchEvent:
     type: str  # ADDED, MODIFIED, DELETED, BOOKMARK
@@ -160,20 +168,14 @@ class LocalClient:
     def _opts(self) -> WriteOptions:
         return WriteOptions(field_manager=self.field_manager)
 
-    @staticmethod
-    def _resource(name: str) -> Resource:
-        try:
-            return by_name(name)
-        except KeyError as exc:
-            raise NotFound(str(exc.args[0])) from None
 
     def get(self, resource: str, name: str, *, namespace: str | None = None) -> dict[str, Any]:
-        return self.registry.get(self._resource(resource), namespace, name).decode()
+        return self.registry.get(resource_named(resource), namespace, name).decode()
 
     def list(self, resource: str, *, namespace: str | None = None, label_selector: str | None = None,
              field_selector: str | None = None, limit: int | None = None,
              continue_token: str | None = None) -> dict[str, Any]:
-        r = self._resource(resource)
+        r = resource_named(resource)
         result = self.registry.list(r, namespace, label_selector=label_selector, field_selector=field_selector,
                                     limit=limit, continue_token=continue_token)
         meta: dict[str, Any] = {"resourceVersion": str(result.rv)}
@@ -186,13 +188,13 @@ class LocalClient:
     def watch(self, resource: str, *, namespace: str | None = None, resource_version: str | None = None,
               label_selector: str | None = None, field_selector: str | None = None,
               timeout_seconds: int | None = None) -> Watch:
-        stream = self.registry.watch(self._resource(resource), namespace, resource_version=resource_version,
+        stream = self.registry.watch(resource_named(resource), namespace, resource_version=resource_version,
                                      label_selector=label_selector, field_selector=field_selector)
         return _LocalWatch(stream, timeout_seconds)
 
     def create(self, resource: str, body: dict[str, Any], *, namespace: str | None = None,
                subresource: str | None = None, name: str | None = None) -> dict[str, Any]:
-        r = self._resource(resource)
+        r = resource_named(resource)
         ns = namespace or _ns_name(body)[0]
         if subresource == "binding" and r.plural == "pods":
             self.registry.bind(ns or "", name or _ns_name(body)[1], body)
@@ -203,13 +205,13 @@ class LocalClient:
 
     def update(self, resource: str, body: dict[str, Any], *, subresource: str | None = None) -> dict[str, Any]:
         ns, name = _ns_name(body)
-        return self.registry.update(self._resource(resource), ns, name, _copy(body),
+        return self.registry.update(resource_named(resource), ns, name, _copy(body),
                                     subresource=subresource, opts=self._opts()).decode()
 
     def patch(self, resource: str, name: str, patch: Any, *, namespace: str | None = None,
               subresource: str | None = None, patch_type: str = "strategic",
               field_manager: str | None = None, force: bool = False) -> dict[str, Any]:
-        r = self._resource(resource)
+        r = resource_named(resource)
         raw, ctype = _patch_bytes(patch, patch_type)
         opts = WriteOptions(field_manager=field_manager or self.field_manager)
         obj, _ = patching.patch(self.registry, r, r.storage_version, namespace, name, raw, ctype,
@@ -218,7 +220,7 @@ class LocalClient:
 
     def delete(self, resource: str, name: str, *, namespace: str | None = None,
                propagation_policy: str | None = None, grace_period_seconds: int | None = None) -> dict[str, Any]:
-        obj, _ = self.registry.delete(self._resource(resource), namespace, name, propagation=propagation_policy,
+        obj, _ = self.registry.delete(resource_named(resource), namespace, name, propagation=propagation_policy,
                                       grace_period=grace_period_seconds)
         return obj.decode()
 
@@ -347,22 +349,16 @@ class HTTPClient:
             raise errors.from_status(result, response.status)
         return result
 
-    @staticmethod
-    def _resource(name: str) -> Resource:
-        try:
-            return by_name(name)
-        except KeyError as exc:
-            raise NotFound(str(exc.args[0])) from None
 
     def get(self, resource: str, name: str, *, namespace: str | None = None) -> dict[str, Any]:
-        return self._request("GET", self._path(self._resource(resource), namespace, name))
+        return self._request("GET", self._path(resource_named(resource), namespace, name))
 
     def list(self, resource: str, *, namespace: str | None = None, label_selector: str | None = None,
              field_selector: str | None = None, limit: int | None = None,
              continue_token: str | None = None) -> dict[str, Any]:
         q = {"labelSelector": label_selector, "fieldSelector": field_selector, "limit": limit,
              "continue": continue_token}
-        return self._request("GET", self._path(self._resource(resource), namespace, query=q))
+        return self._request("GET", self._path(resource_named(resource), namespace, query=q))
 
     def watch(self, resource: str, *, namespace: str | None = None, resource_version: str | None = None,
               label_selector: str | None = None, field_selector: str | None = None,
@@ -370,7 +366,7 @@ class HTTPClient:
         q = {"watch": "1", "resourceVersion": resource_version, "labelSelector": label_selector,
              "fieldSelector": field_selector, "timeoutSeconds": timeout_seconds, "allowWatchBookmarks": "true"}
         conn = self._connect(None if timeout_seconds is None else timeout_seconds + 30)
-        conn.request("GET", self._path(self._resource(resource), namespace, query=q),
+        conn.request("GET", self._path(resource_named(resource), namespace, query=q),
                      headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"})
         response = conn.getresponse()
         if response.status >= 400:
@@ -381,14 +377,14 @@ class HTTPClient:
 
     def create(self, resource: str, body: dict[str, Any], *, namespace: str | None = None,
                subresource: str | None = None, name: str | None = None) -> dict[str, Any]:
-        r = self._resource(resource)
+        r = resource_named(resource)
         ns = namespace or _ns_name(body)[0]
         path = self._path(r, ns, name if subresource else None, subresource, {"fieldManager": self.field_manager})
         return self._request("POST", path, json.dumps(body).encode())
 
     def update(self, resource: str, body: dict[str, Any], *, subresource: str | None = None) -> dict[str, Any]:
         ns, name = _ns_name(body)
-        path = self._path(self._resource(resource), ns, name, subresource, {"fieldManager": self.field_manager})
+        path = self._path(resource_named(resource), ns, name, subresource, {"fieldManager": self.field_manager})
         return self._request("PUT", path, json.dumps(body).encode())
 
     def patch(self, resource: str, name: str, patch: Any, *, namespace: str | None = None,
@@ -396,7 +392,7 @@ class HTTPClient:
               field_manager: str | None = None, force: bool = False) -> dict[str, Any]:
         raw, ctype = _patch_bytes(patch, patch_type)
         q = {"fieldManager": field_manager or self.field_manager, "force": "true" if force else None}
-        return self._request("PATCH", self._path(self._resource(resource), namespace, name, subresource, q), raw, ctype)
+        return self._request("PATCH", self._path(resource_named(resource), namespace, name, subresource, q), raw, ctype)
 
     def delete(self, resource: str, name: str, *, namespace: str | None = None,
                propagation_policy: str | None = None, grace_period_seconds: int | None = None) -> dict[str, Any]:
@@ -405,7 +401,7 @@ class HTTPClient:
             body["propagationPolicy"] = propagation_policy
         if grace_period_seconds is not None:
             body["gracePeriodSeconds"] = grace_period_seconds
-        return self._request("DELETE", self._path(self._resource(resource), namespace, name),
+        return self._request("DELETE", self._path(resource_named(resource), namespace, name),
                              json.dumps(body).encode())
 
 
