@@ -9,13 +9,12 @@ empty: that would silently leak every prepared claim.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 import msgspec
+
+from kubedra.node.plugin.atomicfile import write_atomically
 
 API_VERSION = "kubelet.kubedra.io/v1"
 KIND = "DRAManagerState"
@@ -91,20 +90,4 @@ def store(root: Path, claims: list[ClaimState]) -> None:
     payload = msgspec.json.encode(
         _File(api_version=API_VERSION, kind=KIND, checksum=_digest(saved), claims=saved)
     )
-    root.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=root, prefix=f".{FILE_NAME}.")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(payload)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, root / FILE_NAME)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(root, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    write_atomically(root / FILE_NAME, payload, prefix=f".{FILE_NAME}.")

@@ -9,15 +9,15 @@ unknown fields and versions lower than the content needs are errors.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import yaml
+
+from kubedra.node.plugin.atomicfile import fsync_dir, write_atomically
 
 KNOWN_VERSIONS = ("0.3.0", "0.4.0", "0.5.0", "0.6.0", "0.7.0", "0.8.0", "1.0.0", "1.1.0")
 HOOK_NAMES = frozenset(
@@ -263,22 +263,8 @@ def write_spec(directory: Path, spec: Spec, stem: str, *, durable: bool = True) 
     checkpoint (the SDK's per-claim specs) skip them, which halves Prepare latency.
     """
     validate_spec(spec, f"CDI spec {stem}")
-    directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"{stem}.yaml"
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="spec.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(encode_yaml(spec))
-            if durable:
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    if durable:
-        _fsync_dir(directory)
+    write_atomically(target, encode_yaml(spec), prefix="spec.", suffix=".tmp", durable=durable)
     return target
 
 
@@ -292,7 +278,7 @@ def remove_spec(directory: Path, stem: str, *, durable: bool = True) -> bool:
         except FileNotFoundError:
             pass
     if removed and durable:
-        _fsync_dir(directory)
+        fsync_dir(directory)
     return removed
 
 
@@ -311,9 +297,3 @@ def read_spec(path: Path) -> Spec:
     return spec
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

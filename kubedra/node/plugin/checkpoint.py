@@ -12,14 +12,13 @@ never silently treated as empty (that would leak every prepared claim).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
+
+from kubedra.node.plugin.atomicfile import write_atomically
 
 API_VERSION = "plugin.kubedra.io/v1"
 KIND = "DriverCheckpoint"
@@ -108,21 +107,4 @@ class Checkpoint:
         envelope = _File(
             api_version=API_VERSION, kind=KIND, checksum=_digest(payload), data=msgspec.Raw(payload)
         )
-        directory = self.path.parent
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-checkpoint-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(msgspec.json.encode(envelope))
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_atomically(self.path, msgspec.json.encode(envelope), prefix=".tmp-checkpoint-")
