@@ -17,6 +17,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -199,38 +200,26 @@ class Scheduler:
             self._lock.notify_all()
 
     def on_slice(self, obj: dict[str, Any], deleted: bool = False) -> None:
-        s = _decode(ResourceSlice, obj)
-        if s is None:
-            return
-        with self._lock:
-            if deleted:
-                self.cache.delete_slice(s.metadata.name or "")
-            else:
-                self.cache.set_slice(s)
-            self.queue.move_all()
-            self._lock.notify_all()
+        self._on_cluster_object(ResourceSlice, obj, deleted, self.cache.set_slice, self.cache.delete_slice)
 
     def on_class(self, obj: dict[str, Any], deleted: bool = False) -> None:
-        c = _decode(DeviceClass, obj)
-        if c is None:
-            return
-        with self._lock:
-            if deleted:
-                self.cache.delete_class(c.metadata.name or "")
-            else:
-                self.cache.set_class(c)
-            self.queue.move_all()
-            self._lock.notify_all()
+        self._on_cluster_object(DeviceClass, obj, deleted, self.cache.set_class, self.cache.delete_class)
 
     def on_node(self, obj: dict[str, Any], deleted: bool = False) -> None:
-        n = _decode(Node, obj)
-        if n is None:
+        self._on_cluster_object(Node, obj, deleted, self.cache.set_node, self.cache.delete_node)
+
+    def _on_cluster_object(self, model: type[Any], obj: dict[str, Any], deleted: bool,
+                           store: Callable[[Any], None], forget: Callable[[str], None]) -> None:
+        """A slice, class or node changed: update the cache and retry every pending pod (any of
+        them may fit now, or fail differently)."""
+        decoded = _decode(model, obj)
+        if decoded is None:
             return
         with self._lock:
             if deleted:
-                self.cache.delete_node(n.metadata.name or "")
+                forget(decoded.metadata.name or "")
             else:
-                self.cache.set_node(n)
+                store(decoded)
             self.queue.move_all()
             self._lock.notify_all()
 
