@@ -17,10 +17,11 @@ from functools import partial
 from importlib import resources
 from pathlib import Path
 
+from kubedra.cli._local_cluster import cluster_running, start_cluster
+from kubedra.cli.cluster import DEFAULT_NODES
 from kubedra.cli.demo.checks import CHECKS, CONTAINERS, DemoCheckFailed
 
 MANIFESTS = "kubedra.cli.demo.manifests"
-DEFAULT_NODES = "kind-control-plane,kind-worker"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -57,14 +58,13 @@ class Kubectl:
 
 def run(args: argparse.Namespace) -> int:
     data_dir = _data_dir(args.data_dir)
-    if not (data_dir / "kubeconfig").exists() or subprocess.run(
-        [sys.executable, "-m", "kubedra", "status", "--data-dir", str(data_dir)], capture_output=True
-    ).returncode != 0:
+    if not cluster_running(data_dir):
         print(f"Starting the embedded cluster in {data_dir} ...", flush=True)
-        port = [] if args.data_dir is None else ["--port", "0"]  # a private data dir gets a private port
-        up = subprocess.run([sys.executable, "-m", "kubedra", "up", "--data-dir", str(data_dir),
-                             "--nodes", DEFAULT_NODES, *port], text=True)
+        # A private data dir gets a private port; the default cluster keeps the default port.
+        up = start_cluster(data_dir, DEFAULT_NODES.split(","), private_port=args.data_dir is not None)
+        print(up.stdout, end="", flush=True)
         if up.returncode != 0:
+            print(up.stderr, end="", file=sys.stderr)
             return up.returncode
     kubectl = Kubectl(data_dir / "kubeconfig")
     names = sorted(CHECKS) if args.name == "all" else [args.name]

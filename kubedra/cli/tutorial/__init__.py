@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
+from kubedra.cli._local_cluster import cluster_running, kubedra, start_cluster
 from kubedra.cli.tutorial.steps import NODES, STEPS, Action, Run, Show, Skip, Step, WaitFor
 
 MANIFESTS = "kubedra.cli.tutorial.manifests"
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     data_dir: Path = args.data_dir or Path(tempfile.mkdtemp(prefix="kubedra-tutorial-"))
     started = False
-    if not (data_dir / "kubeconfig").exists() or not _cluster_running(data_dir):
+    if not cluster_running(data_dir):
         if args.step is not None and args.step > 1:
             out.write(f"error: no running cluster in {data_dir}; run the whole tutorial with --keep first\n")
             return 2
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
             out.write(f"\nThe cluster is still running. To use it:\n  export KUBECONFIG={data_dir / 'kubeconfig'}\n"
                       f"Stop it with: kubedra down --data-dir {data_dir}\n")
         else:
-            _kubedra("down", "--data-dir", str(data_dir))
+            kubedra("down", "--data-dir", str(data_dir))
     return status
 
 
@@ -163,19 +164,10 @@ class Replay:
         )
 
 
-def _kubedra(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kubedra", *args], capture_output=True, text=True, timeout=300)
-
-
-def _cluster_running(data_dir: Path) -> bool:
-    return _kubedra("status", "--data-dir", str(data_dir)).returncode == 0
-
-
 def _start_cluster(data_dir: Path, out: TextIO) -> None:
     out.write(f"Starting the embedded cluster in {data_dir} (nodes: {', '.join(NODES)}) ...\n")
     out.flush()
-    # A free port, not 6443: the tutorial must not collide with a cluster the user already runs.
-    proc = _kubedra("up", "--data-dir", str(data_dir), "--nodes", ",".join(NODES), "--port", "0")
+    proc = start_cluster(data_dir, NODES, private_port=True)
     out.write(proc.stdout)
     if proc.returncode != 0:
         out.write(proc.stderr)
