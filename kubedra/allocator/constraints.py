@@ -18,14 +18,17 @@ from kubedra.api.resource import DeviceAttribute
 Value = tuple[str, object]
 
 
-def lookup_attribute(device: PreparedDevice, name: str) -> DeviceAttribute | None:
-    """``domain/id``: exact key first, then the bare ``id`` when the domain is the device's driver."""
+def lookup_attribute(device: PreparedDevice, name: str, key: tuple[str, str] | None = None) -> DeviceAttribute | None:
+    """``domain/id``: exact key first, then the bare ``id`` when the domain is the device's driver.
+
+    Memoised on the device under ``key`` (``("attribute", name)``; constraints pass theirs, built once)."""
     memo = device.cel_inputs
-    key = ("attribute", name)
-    if key in memo:
+    if key is None:
+        key = ("attribute", name)
+    try:
         found: DeviceAttribute | None = memo[key]
-        return found
-    found = memo[key] = _lookup(device, name)
+    except KeyError:
+        found = memo[key] = _lookup(device, name)
     return found
 
 
@@ -72,10 +75,11 @@ def value_set(attr: DeviceAttribute) -> frozenset[Value] | None:
 class Constraint:
     """Base: which requests a constraint applies to (empty list = all)."""
 
-    __slots__ = ("attribute", "lists", "requests")
+    __slots__ = ("attribute", "key", "lists", "requests")
 
     def __init__(self, attribute: str, requests: list[str] | None, lists: bool) -> None:
         self.attribute = attribute
+        self.key = ("attribute", attribute)  # the device memo key of lookup_attribute
         self.requests = frozenset(requests or ())
         self.lists = lists
 
@@ -86,6 +90,10 @@ class Constraint:
         if base in reqs:
             return True
         return bool(sub) and f"{base}/{sub}" in reqs
+
+    def reset(self) -> None:
+        """Forget every device added (a constraint object is reused across searches)."""
+        raise NotImplementedError
 
     def add(self, base: str, sub: str, device: PreparedDevice) -> bool:
         raise NotImplementedError
@@ -98,10 +106,11 @@ class Constraint:
 
 
 class MatchAttribute(Constraint):
-    __slots__ = ("count", "current", "current_set", "current_value", "sets")
+    __slots__ = ("count", "current", "current_set", "current_value", "scalar_key", "sets")
 
     def __init__(self, attribute: str, requests: list[str] | None, lists: bool) -> None:
         super().__init__(attribute, requests, lists)
+        self.scalar_key = ("scalar", attribute)  # device memo key of (attribute, scalar value)
         self.count = 0
         self.current: DeviceAttribute | None = None
         self.current_value: Value | None = None
@@ -109,46 +118,60 @@ class MatchAttribute(Constraint):
         # With list attributes: the value set of each counted device, so remove can widen again.
         self.sets: list[tuple[PreparedDevice, frozenset[Value]]] = []
 
+    def reset(self) -> None:
+        self.count = 0
+        self.current = self.current_value = self.current_set = None
+        self.sets.clear()
+
     def describe(self) -> str:
         return f"matchAttribute {self.attribute}"
 
     def add(self, base: str, sub: str, device: PreparedDevice) -> bool:
-        if not self.applies(base, sub):
+        if self.requests and not self.applies(base, sub):
             return True
-        attr = lookup_attribute(device, self.attribute)
+        if self.lists:
+            return self._add_listed(device)
+        # The attribute and its scalar value, memoised on the device: this runs per device tried.
+        memo = device.cel_inputs
+        try:
+            attr, value = memo[self.scalar_key]
+        except KeyError:
+            attr = lookup_attribute(device, self.attribute, self.key)
+            value = scalar_value(attr) if attr is not None else None
+            memo[self.scalar_key] = (attr, value)
         if attr is None:
             return False
-        if self.lists:
-            values = value_set(attr)
-            if values is None:
-                return False
-            if self.count == 0:
-                self.current_set = values
-            else:
-                assert self.current_set is not None
-                common = self.current_set & values
-                if not common:
-                    return False
-                self.current_set = common
-            self.sets.append((device, values))
-            self.count += 1
-            return True
         if self.count == 0:
             self.current = attr
-            self.current_value = scalar_value(attr)
+            self.current_value = value
             self.count = 1
             return True
-        if attr is self.current:
-            self.count += 1
-            return True
-        new = scalar_value(attr)
-        if new is None or new != self.current_value:
+        if attr is not self.current and (value is None or value != self.current_value):
             return False
         self.count += 1
         return True
 
+    def _add_listed(self, device: PreparedDevice) -> bool:
+        attr = lookup_attribute(device, self.attribute, self.key)
+        if attr is None:
+            return False
+        values = value_set(attr)
+        if values is None:
+            return False
+        if self.count == 0:
+            self.current_set = values
+        else:
+            assert self.current_set is not None
+            common = self.current_set & values
+            if not common:
+                return False
+            self.current_set = common
+        self.sets.append((device, values))
+        self.count += 1
+        return True
+
     def remove(self, base: str, sub: str, device: PreparedDevice) -> None:
-        if not self.applies(base, sub):
+        if self.requests and not self.applies(base, sub):
             return
         self.count -= 1
         if not self.lists:
@@ -172,13 +195,16 @@ class DistinctAttribute(Constraint):
         # Keyed by request name (v0.36.2 quirk): a later device of the same request replaces the entry.
         self.values: dict[str, DeviceAttribute] = {}
 
+    def reset(self) -> None:
+        self.values.clear()
+
     def describe(self) -> str:
         return f"distinctAttribute {self.attribute}"
 
     def add(self, base: str, sub: str, device: PreparedDevice) -> bool:
-        if not self.applies(base, sub):
+        if self.requests and not self.applies(base, sub):
             return True
-        attr = lookup_attribute(device, self.attribute)
+        attr = lookup_attribute(device, self.attribute, self.key)
         if attr is None:
             return False
         if self.lists:

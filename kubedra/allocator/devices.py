@@ -48,6 +48,7 @@ class PreparedDevice:
         "name",
         "node_name",
         "node_selector",
+        "plain",
         "slice",
         "taints",
     )
@@ -71,6 +72,7 @@ class PreparedDevice:
     invalid: str | None
     cel_inputs: dict[Any, Any]
     has_policy: bool
+    plain: bool
 
     def __init__(self, prepared_slice: PreparedSlice, index: int, device: Device) -> None:
         self.device = device
@@ -105,6 +107,8 @@ class PreparedDevice:
         except QuantityError as exc:
             self.invalid = f"ResourceSlice {prepared_slice.name}: {exc}"
         self.has_policy = any(c.has_policy for c in self.capacity.values())
+        # Taken whole, no counters, no taints, no capacity policy: the search's fast path applies.
+        self.plain = not (self.consumes or self.taints or self.multi or self.has_policy)
 
     @property
     def has_binding_conditions(self) -> bool:

@@ -28,6 +28,11 @@ from kubedra.api.resource import (
 
 MAX_DEVICES_PER_CLAIM = 32  # resourceapi.AllocationResultsMaxSize
 
+# (CEL environment, class expressions, request expressions) -> small int; one entry per distinct
+# selector combination ever seen by this process (a handful in practice). setdefault is atomic
+# under the GIL, so schedulers in several threads agree on the numbers.
+_SIGNATURES: dict[tuple[object, ...], int] = {}
+
 
 def claim_display(claim: ResourceClaim) -> str:
     """``namespace/name``, or just ``name`` without a namespace (klog.KObj)."""
@@ -55,17 +60,20 @@ class RequestData:
     capacity_requests: dict[str, Quantity]
 
     @property
-    def signature(self) -> tuple[object, ...]:
-        """Identifies the combined class + request selectors (memo key)."""
+    def signature(self) -> int:
+        """Identifies the combined class + request selectors: the key of their memoised results.
+
+        An interned int rather than the tuple of expressions: it is looked up once per device
+        tried, and a nested tuple is hashed again on every lookup."""
         try:
             return self._signature
         except AttributeError:
-            self._signature: tuple[object, ...] = (
-                "all",
+            full = (
                 self.class_selectors.compiler.env_key,
                 tuple(self.class_selectors.expressions),
                 tuple(self.selectors.expressions),
             )
+            self._signature: int = _SIGNATURES.setdefault(full, len(_SIGNATURES))
             return self._signature
 
     @property
@@ -120,6 +128,22 @@ class ClaimPlan:
             cls = MatchAttribute if kind == "match" else DistinctAttribute
             out.append(cls(attribute, requests, lists))
         return out
+
+    def fresh_constraints(self, lists: bool) -> list[Constraint]:
+        """The claim's constraints, empty, for one search: built once per plan and reset on each
+        call (a plan belongs to one Allocator, which runs one search at a time)."""
+        try:
+            cached, cached_lists = self._constraints
+        except AttributeError:
+            cached_lists = not lists
+            cached = []
+        if cached_lists != lists:
+            cached = self.new_constraints(lists)
+            self._constraints: tuple[list[Constraint], bool] = (cached, lists)
+            return cached
+        for constraint in cached:
+            constraint.reset()
+        return cached
 
 
 class _Fatal(Exception):

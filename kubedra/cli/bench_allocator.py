@@ -13,7 +13,9 @@ one-request claim. Variants:
 "node-allocations/s" = Allocator.allocate calls per second over all nodes of one pod (best pod);
 "place" = time from building the pod's Allocator to the first node that fits, trying nodes in order
 (minimum and median over the pods); "cold pass" = the first pod's pass over all nodes, which prepares
-every slice and evaluates each selector once per device.
+every slice and evaluates each selector once per device; "vs empty" = time per node-allocation
+relative to the empty variant (pods are measured round-robin across variants, so load bursts on a
+shared machine do not skew this ratio).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import argparse
 import json
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,57 +146,91 @@ class Figures:
     place_ms_p50: float
     place_nodes_tried: float
     cold_pass_ms: float
+    vs_empty: float | None = None  # time per node-allocation relative to the empty variant
+
+
+class _Bench:
+    """One variant's cluster, with its warm SliceCache."""
+
+    def __init__(self, variant: str, nodes: int, devices: int, clock: Callable[[], float]) -> None:
+        self.variant = variant
+        self.cluster = build_cluster(variant, nodes, devices)
+        self.cache = SliceCache()
+        self.clock = clock
+        self.best = float("inf")
+        self.fits = 0
+        # Cold start: the first pass over all nodes pays for preparing slices and for evaluating
+        # each selector once per device; later pods reuse both through the SliceCache.
+        start = clock()
+        warm = self.allocator()
+        warm_claims = [make_claim(variant, -1)]
+        for node in self.cluster.nodes:
+            warm.allocate(node, warm_claims)
+        self.cold_pass_ms = (clock() - start) * 1000
+
+    def allocator(self) -> Allocator:
+        c = self.cluster
+        return Allocator(c.features, c.allocated, c.classes, c.slices, cache=self.cache)
+
+    def pass_over_nodes(self, pod: int) -> None:
+        """A fresh Allocator for a new pod tries every node; the best pass is kept, as timeit does,
+        because on a shared machine the slower runs measure the neighbours, not the code."""
+        claims = [make_claim(self.variant, pod)]
+        alloc = self.allocator()
+        start = self.clock()
+        fits = 0
+        for node in self.cluster.nodes:
+            if alloc.allocate(node, claims) is not None:
+                fits += 1
+        self.best = min(self.best, self.clock() - start)
+        self.fits = fits
+
+
+def measure_all(
+    variants: Sequence[str],
+    nodes: int,
+    devices: int,
+    pods: int,
+    clock: Callable[[], float] = time.perf_counter,
+) -> list[Figures]:
+    """Figures per variant. Pods are measured round-robin across the variants, so that a burst of
+    load on a shared machine hits every variant alike and the ratios between them stay fair."""
+    benches = [_Bench(v, nodes, devices, clock) for v in variants]
+    for p in range(pods):
+        for b in benches:
+            b.pass_over_nodes(p)
+    rows = []
+    for b in benches:
+        place: list[float] = []
+        tried: list[int] = []
+        for p in range(pods):
+            claims = [make_claim(b.variant, pods + p)]
+            start = clock()
+            n = _place(b.allocator(), b.cluster.nodes, claims)
+            place.append((clock() - start) * 1000)
+            tried.append(n)
+        rows.append(
+            Figures(
+                variant=b.variant,
+                node_allocations_per_s=len(b.cluster.nodes) / b.best,
+                fits_per_pod=b.fits,
+                place_ms_min=min(place),
+                place_ms_p50=statistics.median(place),
+                place_nodes_tried=statistics.fmean(tried),
+                cold_pass_ms=b.cold_pass_ms,
+            )
+        )
+    empty = next((r for r in rows if r.variant == "empty"), None)
+    if empty is not None:
+        for r in rows:
+            r.vs_empty = empty.node_allocations_per_s / r.node_allocations_per_s
+    return rows
 
 
 def measure(
     variant: str, nodes: int, devices: int, pods: int, clock: Callable[[], float] = time.perf_counter
 ) -> Figures:
-    cluster = build_cluster(variant, nodes, devices)
-    cache = SliceCache()
-
-    def allocator() -> Allocator:
-        return Allocator(cluster.features, cluster.allocated, cluster.classes, cluster.slices, cache=cache)
-
-    # Cold start: the first pass over all nodes pays for preparing slices and for evaluating each
-    # selector once per device; later pods reuse both through the SliceCache.
-    start = clock()
-    warm = allocator()
-    warm_claims = [make_claim(variant, -1)]
-    for node in cluster.nodes:
-        warm.allocate(node, warm_claims)
-    first_pod_ms = (clock() - start) * 1000
-
-    # Per pod: a fresh Allocator tries every node; the best pod is reported, as timeit does,
-    # because on a shared machine the slower runs measure the neighbours, not the code.
-    fits = 0
-    best = float("inf")
-    for p in range(pods):
-        claims = [make_claim(variant, p)]
-        alloc = allocator()
-        start = clock()
-        fits = 0
-        for node in cluster.nodes:
-            if alloc.allocate(node, claims) is not None:
-                fits += 1
-        best = min(best, clock() - start)
-
-    place: list[float] = []
-    tried: list[int] = []
-    for p in range(pods):
-        claims = [make_claim(variant, pods + p)]
-        start = clock()
-        n = _place(allocator(), cluster.nodes, claims)
-        place.append((clock() - start) * 1000)
-        tried.append(n)
-    return Figures(
-        variant=variant,
-        node_allocations_per_s=len(cluster.nodes) / best,
-        fits_per_pod=fits,
-        place_ms_min=min(place),
-        place_ms_p50=statistics.median(place),
-        place_nodes_tried=statistics.fmean(tried),
-        cold_pass_ms=first_pod_ms,
-    )
+    return measure_all([variant], nodes, devices, pods, clock)[0]
 
 
 def _place(alloc: Allocator, nodes: list[Node], claims: list[ResourceClaim]) -> int:
@@ -213,17 +249,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    rows = [measure(v, args.nodes, args.devices, args.pods) for v in args.variant or VARIANTS]
+    rows = measure_all(args.variant or VARIANTS, args.nodes, args.devices, args.pods)
     if args.output == "json":
         print(json.dumps([r.__dict__ for r in rows], indent=2))
         return 0
     print(f"allocator: {args.nodes} nodes x {args.devices} devices, {args.pods} pods per variant")
     print(
-        f"{'variant':<10} {'node-alloc/s':>13} {'fits/pod':>9} {'place min ms':>13} {'p50 ms':>8} {'nodes tried':>12} {'cold pass ms':>13}"
+        f"{'variant':<10} {'node-alloc/s':>13} {'fits/pod':>9} {'place min ms':>13} {'p50 ms':>8} {'nodes tried':>12} {'cold pass ms':>13} {'vs empty':>9}"
     )
     for r in rows:
         print(
             f"{r.variant:<10} {r.node_allocations_per_s:>13,.0f} {r.fits_per_pod:>9} {r.place_ms_min:>13.2f} "
-            f"{r.place_ms_p50:>8.2f} {r.place_nodes_tried:>12.1f} {r.cold_pass_ms:>13.1f}"
+            f"{r.place_ms_p50:>8.2f} {r.place_nodes_tried:>12.1f} {r.cold_pass_ms:>13.1f} "
+            f"{(f'{r.vs_empty:.2f}x' if r.vs_empty is not None else '-'):>9}"
         )
     return 0
