@@ -100,36 +100,59 @@ ErrorList = list[FieldError]
 
 
 class Path:
-    """A field path built the way apimachinery's ``field.Path`` builds it."""
+    """A field path built the way apimachinery's ``field.Path`` builds it.
 
-    __slots__ = ("_text",)
+    Validation builds a path for every field it visits but spells out only the few that end up
+    in an error, so the text is composed lazily, on ``str()``, from the parent and one step.
+    """
+
+    __slots__ = ("_parent", "_step", "_text")
 
     def __init__(self, *names: str) -> None:
-        self._text = ".".join(n for n in names if n)
-
-    @classmethod
-    def _raw(cls, text: str) -> Path:
-        path = cls()
-        path._text = text
-        return path
+        self._text: str | None = ".".join(n for n in names if n)
+        self._parent: Path | None = None
+        self._step: tuple[str, ...] | str = ""
 
     def child(self, *names: str) -> Path:
-        text = self._text
-        for name in names:
-            text = f"{text}.{name}" if text else name
-        return Path._raw(text)
+        path = _new_path(Path)
+        path._text = None
+        path._parent = self
+        path._step = names
+        return path
 
     def index(self, i: int) -> Path:
-        return Path._raw(f"{self._text}[{i}]")
+        path = _new_path(Path)
+        path._text = None
+        path._parent = self
+        path._step = f"[{i}]"
+        return path
 
     def key(self, key: str) -> Path:
-        return Path._raw(f"{self._text}[{key}]")
+        path = _new_path(Path)
+        path._text = None
+        path._parent = self
+        path._step = f"[{key}]"
+        return path
 
     def __str__(self) -> str:
-        return self._text
+        text = self._text
+        if text is None:
+            assert self._parent is not None
+            text = str(self._parent)
+            step = self._step
+            if isinstance(step, str):  # a subscript
+                text += step
+            else:
+                for name in step:
+                    text = f"{text}.{name}" if text else name
+            self._text = text
+        return text
 
     def __repr__(self) -> str:
-        return f"Path({self._text!r})"
+        return f"Path({str(self)!r})"
+
+
+_new_path = object.__new__
 
 
 def required(path: Path | str, detail: str = "") -> FieldError:

@@ -23,6 +23,7 @@ from kubedra.controlplane.controllers.daemonset import DaemonSetController
 from kubedra.controlplane.controllers.devicetaint import DeviceTaintEvictionController
 from kubedra.controlplane.controllers.job import JobController
 from kubedra.controlplane.controllers.resourceclaim import ResourceClaimController
+from kubedra.controlplane.shared import one_event
 
 if TYPE_CHECKING:
     from kubedra.controlplane.scheduler.scheduler import Scheduler
@@ -132,11 +133,12 @@ class Manager:
 def _fan_out(sinks: list[Sink]) -> Callable[[str, dict[str, Any], dict[str, Any] | None], None]:
     def handler(event_type: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
         deleted = event_type == "DELETED"
-        for sink in sinks:
-            try:
-                sink(obj, deleted)
-            except Exception:
-                log.exception("handling %s %s", event_type, (obj.get("metadata") or {}).get("name"))
+        with one_event(obj):  # each model is decoded once for all sinks
+            for sink in sinks:
+                try:
+                    sink(obj, deleted)
+                except Exception:
+                    log.exception("handling %s %s", event_type, (obj.get("metadata") or {}).get("name"))
 
     return handler
 

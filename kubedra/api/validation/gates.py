@@ -104,57 +104,66 @@ def _slice_uses(spec: dict[str, Any], path: Path) -> Iterator[GatedUse]:
 
 
 def _claim_spec_uses(spec: dict[str, Any], path: Path) -> Iterator[GatedUse]:
+    # Paths are spelled only for a field actually found: this runs on every claim write, and
+    # almost no claim uses a gated field.
     devices = _d(spec.get("devices"))
     if devices is None:
         return
-    dpath = path.child("devices")
     for i, request in enumerate(_items(devices.get("requests"))):
-        rpath = dpath.child("requests").index(i)
+        first = _items(request.get("firstAvailable"))
         if _has(request, "firstAvailable"):
             yield GatedUse(
-                str(rpath.child("firstAvailable")), (fg.DRA_PRIORITIZED_LIST,), request, "firstAvailable"
+                f"{path}.devices.requests[{i}].firstAvailable", (fg.DRA_PRIORITIZED_LIST,), request, "firstAvailable"
             )
-        bodies = [(rpath.child("exactly"), _d(request.get("exactly")))]
-        bodies += [
-            (rpath.child("firstAvailable").index(j), s)
-            for j, s in enumerate(_items(request.get("firstAvailable")))
-        ]
-        for bpath, body in bodies:
-            if body is None:
+        exactly = _d(request.get("exactly"))
+        bodies = [(-1, exactly)] if exactly is not None else []
+        bodies += list(enumerate(first))
+        for j, body in bodies:
+            if not (body.keys() & _REQUEST_BODY_FIELDS):
                 continue
-            if _has(body, "tolerations"):
-                yield GatedUse(str(bpath.child("tolerations")), (fg.DRA_DEVICE_TAINTS,), body, "tolerations")
-            if _has(body, "capacity"):
-                yield GatedUse(str(bpath.child("capacity")), (fg.DRA_CONSUMABLE_CAPACITY,), body, "capacity")
-            if _has(body, "adminAccess"):
-                yield GatedUse(str(bpath.child("adminAccess")), (fg.DRA_ADMIN_ACCESS,), body, "adminAccess")
+            where = "exactly" if j < 0 else f"firstAvailable[{j}]"
+            for key, gates in _REQUEST_BODY_FIELDS.items():
+                if _has(body, key):
+                    yield GatedUse(f"{path}.devices.requests[{i}].{where}.{key}", gates, body, key)
     for k, constraint in enumerate(_items(devices.get("constraints"))):
         if _has(constraint, "distinctAttribute"):
-            cpath = dpath.child("constraints").index(k).child("distinctAttribute")
-            yield GatedUse(str(cpath), (fg.DRA_CONSUMABLE_CAPACITY,), constraint, "distinctAttribute")
+            yield GatedUse(
+                f"{path}.devices.constraints[{k}].distinctAttribute",
+                (fg.DRA_CONSUMABLE_CAPACITY,),
+                constraint,
+                "distinctAttribute",
+            )
+
+
+_REQUEST_BODY_FIELDS: dict[str, tuple[str, ...]] = {
+    "tolerations": (fg.DRA_DEVICE_TAINTS,),
+    "capacity": (fg.DRA_CONSUMABLE_CAPACITY,),
+    "adminAccess": (fg.DRA_ADMIN_ACCESS,),
+}
+_RESULT_FIELDS: dict[str, tuple[str, ...]] = {
+    "bindingConditions": _BINDING,
+    "bindingFailureConditions": _BINDING,
+    "shareID": (fg.DRA_CONSUMABLE_CAPACITY,),
+    "consumedCapacity": (fg.DRA_CONSUMABLE_CAPACITY,),
+    "tolerations": (fg.DRA_DEVICE_TAINTS,),
+}
 
 
 def _claim_status_uses(status: dict[str, Any], path: Path) -> Iterator[GatedUse]:
     if _has(status, "devices"):
-        yield GatedUse(str(path.child("devices")), (fg.DRA_RESOURCE_CLAIM_DEVICE_STATUS,), status, "devices")
+        yield GatedUse(f"{path}.devices", (fg.DRA_RESOURCE_CLAIM_DEVICE_STATUS,), status, "devices")
     allocation = _d(status.get("allocation"))
     if allocation is None:
         return
-    apath = path.child("allocation")
     if _has(allocation, "allocationTimestamp"):
-        yield GatedUse(str(apath.child("allocationTimestamp")), _BINDING, allocation, "allocationTimestamp")
+        yield GatedUse(f"{path}.allocation.allocationTimestamp", _BINDING, allocation, "allocationTimestamp")
     devices = _d(allocation.get("devices")) or {}
     for i, result in enumerate(_items(devices.get("results"))):
-        rpath = apath.child("devices", "results").index(i)
-        for key, gates in (
-            ("bindingConditions", _BINDING),
-            ("bindingFailureConditions", _BINDING),
-            ("shareID", (fg.DRA_CONSUMABLE_CAPACITY,)),
-            ("consumedCapacity", (fg.DRA_CONSUMABLE_CAPACITY,)),
-            ("tolerations", (fg.DRA_DEVICE_TAINTS,)),
-        ):
+        if not (result.keys() & _RESULT_FIELDS):
+            continue
+        for key, gates in _RESULT_FIELDS.items():
             if _has(result, key):
-                yield GatedUse(str(rpath.child(key)), gates, result, key)
+                yield GatedUse(f"{path}.allocation.devices.results[{i}].{key}", gates, result, key)
 
 
 def _disabled(use: GatedUse, gates: FeatureGates) -> list[str]:

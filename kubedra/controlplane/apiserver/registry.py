@@ -13,8 +13,8 @@ window between the precondition check and the write.
 
 from __future__ import annotations
 
-import datetime
 import secrets
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,9 +53,18 @@ _encode = msgspec.json.Encoder().encode
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 
+_STAMP: list[tuple[int, str]] = [(-1, "")]  # the last (second, text): several writes per second share it
+
+
 def now_rfc3339(delta_seconds: int = 0) -> str:
-    moment = datetime.datetime.now(datetime.UTC).replace(microsecond=0) + datetime.timedelta(seconds=delta_seconds)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The current time plus ``delta_seconds``, to the second, as ``metav1.Time`` is written."""
+    second = int(time.time()) + delta_seconds
+    last = _STAMP[0]
+    if last[0] == second:
+        return last[1]
+    text = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
+    _STAMP[0] = (second, text)
+    return text
 
 
 def _meta(obj: dict[str, Any]) -> dict[str, Any]:
@@ -294,8 +303,9 @@ class Registry:
             old = current.decode()
             new = self._merge_update(resource, old, obj, subresource)
             if subresource is None:
-                new = admission.drop_disabled_fields(resource, new, old, self.gates)
-                new = admission.default(resource, new)
+                # ``new`` was built for this request (its body, and ``old`` decoded afresh): no copies.
+                new = admission.drop_disabled_fields(resource, new, old, self.gates, in_place=True)
+                new = admission.default(resource, new, in_place=True)
                 # Compared after defaulting: re-sending what was stored is not a spec change.
                 if _spec_part(resource, new) != _spec_part(resource, old):
                     new["metadata"]["generation"] = int(old["metadata"].get("generation") or 1) + 1

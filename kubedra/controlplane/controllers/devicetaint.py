@@ -27,6 +27,7 @@ from kubedra.api.resource import DeviceTaint, ResourceClaim, ResourceSlice
 from kubedra.controlplane.client import Client, NotFound
 from kubedra.controlplane.controllers.base import Controller
 from kubedra.controlplane.controllers.claimnames import ClaimNameError, claim_name
+from kubedra.controlplane.shared import decode_shared
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,11 @@ class DeviceTaintEvictionController(Controller):
                 self._claims_of_pod[key] = _claim_keys(pod)
                 for ck in self._claims_of_pod[key]:
                     self._pods_by_claim.setdefault(ck, set()).add(key)
-        self.queue.add(key)
+            # With no taint anywhere and no eviction planned, a sync would find nothing to do:
+            # the common case, which saves a queue hand-off per pod event.
+            relevant = bool(self._taints) or key in self._scheduled
+        if relevant:
+            self.queue.add(key)
 
     def on_claim(self, obj: dict[str, Any], deleted: bool = False) -> None:
         claim = _decode(ResourceClaim, obj)
@@ -130,6 +135,8 @@ class DeviceTaintEvictionController(Controller):
                 for device in self._devices_of_claim[key]:
                     self._claims_by_device.setdefault(device, set()).add(key)
             pods = set(self._pods_by_claim.get(key, ()))
+            if not self._taints:
+                pods = {p for p in pods if p in self._scheduled}
         for pod_key in pods:
             self.queue.add(pod_key)
 
@@ -275,7 +282,7 @@ def _devices(claim: ResourceClaim) -> list[DeviceKey]:
 
 def _decode(model: type[Any], obj: dict[str, Any]) -> Any:
     try:
-        return decode(model, obj)
+        return decode_shared(model, obj)
     except DecodeError:
         return None
 

@@ -34,6 +34,7 @@ from kubedra.api.resource import (
 from kubedra.controlplane.client import Client, Conflict, NotFound
 from kubedra.controlplane.controllers.base import Controller, split_key
 from kubedra.controlplane.controllers.claimnames import generate_name
+from kubedra.controlplane.shared import decode_shared
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ class ResourceClaimController(Controller):
     def on_pod(self, obj: dict[str, Any], deleted: bool = False) -> None:
         key = obj_key(obj)
         try:
-            pod = decode(Pod, obj)
+            pod = decode_shared(Pod, obj)
         except DecodeError:
             return
         with self._lock:
@@ -89,18 +90,23 @@ class ResourceClaimController(Controller):
                     related.add(f"{ns}/{pc.resource_claim_name}")
                 elif pc.resource_claim_template_name:
                     self._pods_by_template[f"{ns}/{pc.resource_claim_template_name}"].add(key)
-            for st in (pod.status.resource_claim_statuses if pod.status else None) or []:
+            statuses = (pod.status.resource_claim_statuses if pod.status else None) or []
+            for st in statuses:
                 if st.resource_claim_name:
                     related.add(f"{ns}/{st.resource_claim_name}")
-        if not deleted:
+        # A pod sync only creates missing template claims; claims are revisited only when a
+        # consumer may have stopped using them (pod gone, finished or being deleted), as upstream's
+        # controller does. Each skipped key is a queue hand-off and a sync that would change nothing.
+        if not deleted and _claims_to_create(pod, statuses):
             self.queue.add(f"pod:{key}")
-        for ck in related:
-            self.queue.add(f"claim:{ck}")
+        if deleted or pod.metadata.deletion_timestamp or pod_finished(pod):
+            for ck in related:
+                self.queue.add(f"claim:{ck}")
 
     def on_claim(self, obj: dict[str, Any], deleted: bool = False) -> None:
         key = obj_key(obj)
         try:
-            claim = decode(ResourceClaim, obj)
+            claim = decode_shared(ResourceClaim, obj)
         except DecodeError:
             return
         owners: list[str] = []
@@ -287,6 +293,15 @@ class ResourceClaimController(Controller):
         ):
             with contextlib.suppress(NotFound):
                 self.client.delete("resourceclaims", name, namespace=ns)
+
+
+def _claims_to_create(pod: Pod, statuses: list[PodResourceClaimStatus]) -> bool:
+    """Whether ``pod`` has a template claim whose generated name is not recorded yet."""
+    known = {st.name for st in statuses}
+    return any(
+        pc.resource_claim_template_name and pc.name not in known
+        for pc in (pod.spec.resource_claims if pod.spec else None) or []
+    )
 
 
 def _pod_uids(claim: ResourceClaim) -> set[str]:

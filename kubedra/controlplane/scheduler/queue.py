@@ -188,8 +188,10 @@ class SchedulingQueue:
                 continue
             heapq.heappush(self._backoff, (entry.backoff_until, next(self._seq), key))
 
-    def move(self, keys: set[str] | list[str]) -> None:
-        """A cluster change that can only help these pods (queueing hint): retry just them."""
+    def move(self, keys: set[str] | list[str]) -> bool:
+        """A cluster change that can only help these pods (queueing hint): retry just them.
+        True if one of them is now waiting to be tried again (worth waking the scheduler)."""
+        requeued = False
         for key in keys:
             entry = self._pods.get(key)
             if entry is None:
@@ -200,6 +202,8 @@ class SchedulingQueue:
                 self._unschedulable.discard(key)
                 self._gated.discard(key)
                 heapq.heappush(self._backoff, (entry.backoff_until, next(self._seq), key))
+                requeued = True
+        return requeued
 
     def pod_changed(self, key: str) -> None:
         """The pod itself changed in a way that may help (claims created, spec edited): retry it."""
@@ -209,6 +213,12 @@ class SchedulingQueue:
         self._unschedulable.discard(key)
         self._gated.discard(key)
         heapq.heappush(self._backoff, (entry.backoff_until, next(self._seq), key))
+
+    def ready_at(self) -> float | None:
+        """When the next pod can be popped (clock time; -inf when one is ready now), None if never."""
+        if self._in_active:
+            return float("-inf")
+        return self._backoff[0][0] if self._backoff else None
 
     def next_ready_in(self) -> float | None:
         """Seconds until a backoff pod becomes ready (None when none waits); 0 when active is non-empty."""

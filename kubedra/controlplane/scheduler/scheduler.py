@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from kubedra.allocator.features import Features
-from kubedra.api.codec import DecodeError, decode, to_json
+from kubedra.api.codec import DecodeError, to_json
 from kubedra.api.core import Node, Pod
 from kubedra.api.resource import EXTENDED_RESOURCE_CLAIM_ANNOTATION, DeviceClass, ResourceClaim, ResourceSlice
 from kubedra.controlplane.client import Client
@@ -39,6 +39,7 @@ from kubedra.controlplane.scheduler.prebind import (
     prebind_error,
 )
 from kubedra.controlplane.scheduler.queue import SchedulingQueue
+from kubedra.controlplane.shared import decode_shared
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,7 @@ class Scheduler:
 
     def on_pod(self, obj: dict[str, Any] | None, deleted: bool = False, key: str | None = None) -> None:
         with self._lock:
+            before = self.queue.ready_at()
             pod = _decode(Pod, obj) if obj is not None else None
             k = key or (pod_key(pod) if pod else "")
             if deleted or pod is None or pod.spec is None or pod.metadata.deletion_timestamp or _terminal(pod) or pod.spec.node_name:
@@ -132,6 +134,13 @@ class Scheduler:
                     self.queue.add(k, self.cache.pod_priority(pod))
                     if changed:
                         self.queue.pod_changed(k)
+            self._wake_if_sooner(before)
+
+    def _wake_if_sooner(self, before: float | None) -> None:
+        """Wake the scheduling loop only if a pod became ready earlier than it planned to look
+        again: most informer events change nothing it waits for, and each wake-up is a switch."""
+        after = self.queue.ready_at()
+        if after is not None and (before is None or after < before):
             self._lock.notify_all()
 
     def _waits_for_claims(self, pod: Pod) -> bool:
@@ -183,6 +192,7 @@ class Scheduler:
         if claim is None:
             return
         with self._lock:
+            ready_before = self.queue.ready_at()
             key = claim_key(claim)
             before = self.cache.claim(*key)
             was_allocated = before is not None and before.status is not None and before.status.allocation is not None
@@ -197,7 +207,7 @@ class Scheduler:
             else:
                 self.queue.move(self._pods_by_claim.get(key, set()))
             self.prebind.claim_changed(key)
-            self._lock.notify_all()
+            self._wake_if_sooner(ready_before)
 
     def on_slice(self, obj: dict[str, Any], deleted: bool = False) -> None:
         self._on_cluster_object(ResourceSlice, obj, deleted, self.cache.set_slice, self.cache.delete_slice)
@@ -326,9 +336,10 @@ class Scheduler:
                         ck = claim_key(update.claim)
                         self._in_flight.discard(ck)
                         # Pods sharing the claim waited for this write; the informer event may
-                        # already have come and gone, so wake them here.
-                        self.queue.move(self._pods_by_claim.get(ck, set()))
-                    self._lock.notify_all()
+                        # already have come and gone, so wake them here (and only then: a wake-up
+                        # per bound pod is a thread switch per pod for nothing).
+                        if self.queue.move(self._pods_by_claim.get(ck, set())):
+                            self._lock.notify_all()
             if self.features.device_binding_and_status and any(map(has_binding_conditions, confirmed_claims)):
                 self._wait_for_binding_conditions(key, pod, decision, written, extra, confirmed_claims)
                 return
@@ -424,7 +435,7 @@ class Scheduler:
 
 def _decode(model: type[Any], obj: dict[str, Any]) -> Any:
     try:
-        return decode(model, obj)
+        return decode_shared(model, obj)
     except DecodeError as exc:
         meta = obj.get("metadata") or {}
         log.warning("ignoring %s %s/%s: %s", obj.get("kind"), meta.get("namespace"), meta.get("name"), exc)
