@@ -37,9 +37,15 @@ def _plain_values_of(obj: dict, kind: str, what: str) -> dict:
         raise apply.ApplyError(f"{what}: {exc}") from exc
 
 
+def _plain_units_of(obj: dict, kind: str, what: str) -> dict:
+    """One unit holding every value and no bytes: the reference compares every field."""
+    return {("all", None): (None, _plain_values_of(obj, kind, what))}
+
+
 def _reference() -> Any:
     return mock.patch.multiple(apply, _cached_from_fields_v1=from_fields_v1, _cached_to_fields_v1=to_fields_v1,
-                               _values_of=_plain_values_of)
+                               _values_of=_plain_values_of, _units_of=_plain_units_of,
+                               _canonical_trie=lambda trie, fields: None)
 
 
 scalars = st.sampled_from([1, 1.0, True, False, "a", "b", 0, None])

@@ -180,10 +180,15 @@ def disabled_field_errors(
     obj: dict[str, Any], old: dict[str, Any] | None, gates: FeatureGates
 ) -> list[FieldError]:
     """Forbidden for every gated field whose gate is off, unless the stored object already used it."""
-    in_use = _gates_in_use(old)
+    in_use: set[str] | None = None  # walked only when a field with a disabled gate turns up
     errs: list[FieldError] = []
     for use in gated_uses(obj):
-        off = [g for g in _disabled(use, gates) if g not in in_use]
+        off = _disabled(use, gates)
+        if not off:
+            continue
+        if in_use is None:
+            in_use = _gates_in_use(old)
+        off = [g for g in off if g not in in_use]
         if off:
             errs.append(
                 forbidden(
@@ -203,15 +208,11 @@ def drop_disabled_fields(
     server with a freshly decoded body); the copy is what makes large objects expensive.
     """
     disabled = {g for g in fg.KNOWN_GATES if not gates.enabled(g)}
-    if disabled:
-        in_use = _gates_in_use(old) if old is not None else set()
-        if not in_place and not any(
-            any(g in disabled and g not in in_use for g in use.gates) for use in gated_uses(obj)
-        ):
-            return copy_json(obj)  # nothing to drop (the common case): one walk, one fast copy
+    # The stored object is walked only if the new one has a field behind a disabled gate.
+    if not disabled or not any(g in disabled for use in gated_uses(obj) for g in use.gates):
+        return obj if in_place else copy_json(obj)  # nothing to drop (the common case)
+    in_use = _gates_in_use(old) if old is not None else set()
     out = obj if in_place else copy_json(obj)
-    if not disabled:
-        return out
     for use in list(gated_uses(out)):
         if any(g in disabled and g not in in_use for g in use.gates):
             use.container.pop(use.key, None)

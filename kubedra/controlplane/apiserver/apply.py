@@ -99,6 +99,12 @@ class ManagedFieldsEntry:
     time: str | None
     fields: FieldSet = field(default_factory=set)
     subresource: str | None = None
+    # As decoded from the stored object: its FieldsV1 trie and the field set it stands for. An
+    # entry whose fields did not change on this write (most entries of most writes) is written
+    # back with that trie instead of building one again. The trie belongs to the decoded old
+    # object, which the write owns and then discards.
+    stored_v1: Any = field(default=None, repr=False, compare=False)
+    stored_fields: frozenset[Path] | None = field(default=None, repr=False, compare=False)
 
     def identity(self) -> tuple[str, str, str, str]:
         # Apply entries are one per manager; Update entries are one per manager and apiVersion.
@@ -121,7 +127,10 @@ class ManagedFieldsEntry:
         if self.time:
             out["time"] = self.time
         out["fieldsType"] = "FieldsV1"
-        out["fieldsV1"] = _cached_to_fields_v1(self.fields)
+        if self.stored_v1 is not None and self.stored_fields is not None and self.fields == self.stored_fields:
+            out["fieldsV1"] = self.stored_v1
+        else:
+            out["fieldsV1"] = _cached_to_fields_v1(self.fields)
         if self.subresource:
             out["subresource"] = self.subresource
         return out
@@ -140,17 +149,21 @@ _json_decode = msgspec.json.decode
 
 
 def _cached_from_fields_v1(trie: Any) -> FieldSet:
+    return set(_frozen_from_fields_v1(trie))
+
+
+def _frozen_from_fields_v1(trie: Any) -> frozenset[Path]:
     try:
         key = _json_encode(trie)
     except (TypeError, ValueError, OverflowError):
-        return from_fields_v1(trie)
+        return frozenset(from_fields_v1(trie))
     fields = _decoded.get(key)
     if fields is None:
         fields = frozenset(from_fields_v1(trie))  # raises before anything is cached
         if len(_decoded) >= _CACHE_LIMIT:
             _decoded.clear()
         _decoded[key] = fields
-    return set(fields)
+    return fields
 
 
 def _cached_to_fields_v1(fields: FieldSet) -> dict:
@@ -170,6 +183,18 @@ def _cached_to_fields_v1(fields: FieldSet) -> dict:
             _decoded.clear()
         _decoded[encoded] = key
     return trie
+
+
+def _canonical_trie(trie: Any, fields: frozenset[Path]) -> dict | None:
+    """``trie`` if it is exactly what the encoder makes of ``fields`` (so writing it back equals
+    re-encoding), else None. Known only while the encoder's cache holds ``fields``."""
+    encoded = _encoded.get(fields)
+    if encoded is None or not isinstance(trie, dict):
+        return None
+    try:
+        return trie if _json_encode(trie) == encoded else None
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def _fields_v1_trie(fields: frozenset[Path]) -> dict:
@@ -206,13 +231,16 @@ def decode_managed_fields(obj: dict | None) -> list[ManagedFieldsEntry]:
             raise ApplyError(f'{where}.operation: must be "Apply" or "Update"')
         if item.get("fieldsType", "FieldsV1") != "FieldsV1":
             raise ApplyError(f'{where}.fieldsType: must be "FieldsV1"')
+        trie = item.get("fieldsV1") or {}
         try:
-            fields = _cached_from_fields_v1(item.get("fieldsV1") or {})
+            fields = _cached_from_fields_v1(trie)
         except FieldPathError as exc:
             raise ApplyError(f"{where}.fieldsV1: {exc}") from exc
+        frozen = frozenset(fields)
         entries.append(ManagedFieldsEntry(
             manager=item.get("manager", ""), operation=item["operation"], api_version=item.get("apiVersion", ""),
-            time=item.get("time"), fields=fields, subresource=item.get("subresource") or None))
+            time=item.get("time"), fields=fields, subresource=item.get("subresource") or None,
+            stored_v1=_canonical_trie(trie, frozen), stored_fields=frozen))
     return entries
 
 
@@ -235,6 +263,19 @@ def _set_managed_fields(obj: dict, entries: Iterable[ManagedFieldsEntry]) -> Non
 def _values_of(obj: dict, kind: str, what: str) -> dict[Path, Any]:
     """``object_values(obj, kind)``, assembled from memoised top-level fields (same paths, same order)."""
     values: dict[Path, Any] = {}
+    for _, unit in _units_of(obj, kind, what).values():
+        values.update(unit)
+    return values
+
+
+Unit = tuple[str, str | None]  # a top-level field, or a field of metadata: ("metadata", "labels")
+
+
+def _units_of(obj: dict, kind: str, what: str) -> dict[Unit, tuple[bytes | None, dict[Path, Any]]]:
+    """Per top-level field (metadata per key): its JSON bytes (None if not encodable) and values.
+    Every path of a unit starts with the unit's own names, so two objects can be compared unit
+    by unit, skipping those whose bytes are equal."""
+    units: dict[Unit, tuple[bytes | None, dict[Path, Any]]] = {}
     try:
         for key, value in obj.items():
             if key in IGNORED_TOP:
@@ -242,12 +283,12 @@ def _values_of(obj: dict, kind: str, what: str) -> dict[Path, Any]:
             if key == "metadata" and isinstance(value, dict):
                 for mkey, mvalue in value.items():
                     if mkey not in IGNORED_META and mvalue is not None:
-                        values.update(_unit_values(kind, key, mkey, mvalue))
+                        units[(key, mkey)] = _unit_values(kind, key, mkey, mvalue)
             elif value is not None:
-                values.update(_unit_values(kind, key, None, value))
+                units[(key, None)] = _unit_values(kind, key, None, value)
     except FieldPathError as exc:
         raise ApplyError(f"{what}: {exc}") from exc
-    return values
+    return units
 
 
 # Most writes change one or two fields of an object: the walk of every other top-level field
@@ -257,14 +298,14 @@ def _values_of(obj: dict, kind: str, what: str) -> dict[Path, Any]:
 _units: dict[tuple[str, str, str | None, bytes], dict[Path, Any]] = {}
 
 
-def _unit_values(kind: str, key: str, mkey: str | None, value: Any) -> dict[Path, Any]:
+def _unit_values(kind: str, key: str, mkey: str | None, value: Any) -> tuple[bytes | None, dict[Path, Any]]:
     def walk(data: Any) -> dict[Path, Any]:
         return object_values({key: {mkey: data}} if mkey is not None else {key: data}, kind)
 
     try:
         data = _json_encode(value)
     except (TypeError, ValueError, OverflowError):
-        return walk(value)
+        return None, walk(value)
     cache_key = (kind, key, mkey, data)
     values = _units.get(cache_key)
     if values is None:
@@ -272,7 +313,7 @@ def _unit_values(kind: str, key: str, mkey: str | None, value: Any) -> dict[Path
         if len(_units) >= _CACHE_LIMIT:
             _units.clear()
         _units[cache_key] = values
-    return values
+    return data, values
 
 
 def _fields_of(obj: dict, kind: str, what: str) -> FieldSet:
@@ -446,16 +487,26 @@ def update_managed_fields(old: dict | None, new: dict, *, manager: str, now: str
             new_meta.pop("managedFields", None)
         return new
     entries = decode_managed_fields(old)
-    new_values = _values_of(new, kind, "the object")
-    new_fields = set(new_values)
+    new_units = _units_of(new, kind, "the object")
+    new_values: dict[Path, Any] = {}
+    for _, unit in new_units.values():
+        new_values.update(unit)
     if old is None:
-        changed = new_fields
+        changed = set(new_values)
     else:
-        old_values = _values_of(old, kind, "the stored object")
-        changed = new_fields - old_values.keys()
-        for path in _leaves(new_fields) & old_values.keys():
-            if not json_equal(old_values[path], new_values[path]):
-                changed.add(path)
+        # Compared unit by unit: a field whose JSON did not change (most of them) changed nothing.
+        old_units = _units_of(old, kind, "the stored object")
+        changed = set()
+        for name, (data, unit) in new_units.items():
+            before = old_units.get(name)
+            if before is not None and data is not None and before[0] == data:
+                continue
+            old_unit = before[1] if before is not None else {}
+            unit_fields = set(unit)
+            changed |= unit_fields - old_unit.keys()
+            for path in _leaves(unit_fields) & old_unit.keys():
+                if not json_equal(old_unit[path], unit[path]):
+                    changed.add(path)
     api_version = new.get("apiVersion", "")
     me = ManagedFieldsEntry(manager, UPDATE, api_version, now, set(), subresource)
     mine = next((e for e in entries if e.identity() == me.identity()), None)

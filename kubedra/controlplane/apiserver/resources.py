@@ -155,10 +155,18 @@ def resources_in(group: str, version: str) -> list[Resource]:
     return [r for r in RESOURCES if r.group == group and version in r.versions]
 
 
+_PARTS: dict[str, list[str]] = {}  # selectable field -> its path, split once (written on every commit)
+
+
 def field_value(obj: dict[str, Any], path: str) -> str:
     """The string a field selector compares against (missing = "", booleans lower-case)."""
     value: Any = obj
-    for part in path.split("."):
+    parts = _PARTS.get(path)
+    if parts is None:
+        parts = path.split(".")
+        if len(_PARTS) < 1024:
+            _PARTS[path] = parts
+    for part in parts:
         if not isinstance(value, dict):
             return ""
         value = value.get(part)
