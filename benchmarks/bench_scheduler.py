@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kubedra.controlplane import process
 from kubedra.controlplane.apiserver.app import Config, ControlPlane, ServerThread
 from kubedra.controlplane.client import Client, HTTPClient, Informer, LocalClient
 from kubedra.controlplane.manager import Manager
@@ -298,6 +299,9 @@ def run(workload: str, nodes: int, devices: int, pods: int, duration: float, tra
 
 
 def main() -> int:
+    # The collector settings of kubedra's server processes (`kubedra up` runs the API server and the
+    # controller manager with them; in local/inprocess mode this process plays both roles).
+    process.tune_collector()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workload", default="all",
                         choices=("all", "template", "empty", "half", "full", "selector", "match"))

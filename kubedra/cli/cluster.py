@@ -303,8 +303,10 @@ def up(args: argparse.Namespace) -> int:
     (data_dir / "kubeconfig").unlink(missing_ok=True)
     if args.foreground:
         from kubedra.api.features import FeatureGates
+        from kubedra.controlplane import process
         from kubedra.controlplane.apiserver.app import Config, run_forever
 
+        process.tune_collector()
         return run_forever(Config(data_dir, port=args.port, storage=args.storage, feature_gates=FeatureGates()))
     started: list[tuple[Component, subprocess.Popen[bytes]]] = []
 

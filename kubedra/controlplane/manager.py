@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from kubedra.allocator.features import Features
 from kubedra.api.topology import node_role_labels, node_role_taints
+from kubedra.controlplane import process
 from kubedra.controlplane.client import AlreadyExists, Client, HTTPClient, Informer
 from kubedra.controlplane.controllers.daemonset import DaemonSetController
 from kubedra.controlplane.controllers.devicetaint import DeviceTaintEvictionController
@@ -173,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-controllers", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    process.tune_collector()
     client = HTTPClient.from_kubeconfig(args.kubeconfig)
     nodes = [n.strip() for n in args.nodes.split(",") if n.strip()]
     if nodes:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from kubedra.api.features import FeatureGateError, FeatureGates
+from kubedra.controlplane import process
 from kubedra.controlplane.apiserver.app import Config, PortInUse, run_forever
 from kubedra.controlplane.store import STORAGE_KINDS
 
@@ -26,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     except FeatureGateError as exc:
         print(f"error: --feature-gates: {exc}", file=sys.stderr)
         return 2
+    process.tune_collector()
     config = Config(args.data_dir, port=args.port, storage=args.storage, feature_gates=gates,
                     bookmark_interval=args.bookmark_interval)
     try:

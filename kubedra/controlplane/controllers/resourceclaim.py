@@ -90,7 +90,7 @@ class ResourceClaimController(Controller):
                     related.add(f"{ns}/{pc.resource_claim_name}")
                 elif pc.resource_claim_template_name:
                     self._pods_by_template[f"{ns}/{pc.resource_claim_template_name}"].add(key)
-            statuses = (pod.status.resource_claim_statuses if pod.status else None) or []
+            statuses = _statuses(pod)
             for st in statuses:
                 if st.resource_claim_name:
                     related.add(f"{ns}/{st.resource_claim_name}")
@@ -121,11 +121,40 @@ class ResourceClaimController(Controller):
                     self._claims_by_pod[uid].add(key)
             ref = controlling_pod(claim)
             if ref is not None:
-                owners.append(f"{claim.metadata.namespace or ''}/{ref.name}")
-        if not deleted:
+                pk = f"{claim.metadata.namespace or ''}/{ref.name}"
+                owner = self._pods.get(pk)
+                # The owner's sync only creates missing claims: skip it when it has none to create.
+                if owner is not None and _claims_to_create(owner, _statuses(owner)):
+                    owners.append(pk)
+            settled = not deleted and self._settled(claim)
+        if not deleted and not settled:
             self.queue.add(f"claim:{key}")
         for pk in owners:
             self.queue.add(f"pod:{pk}")
+
+    def _settled(self, claim: ResourceClaim) -> bool:
+        """True when a claim sync would certainly change nothing: not being deleted, every pod in
+        reservedFor known and active, and, when nobody reserves it, its owner pod known and active.
+        Checked on the informer thread (caller holds the lock) from the cache alone, so a sync is
+        queued only when it may have work; anything unknown is left to the sync."""
+        if claim.metadata.deletion_timestamp:
+            return False
+        ns = claim.metadata.namespace or ""
+        reserved = (claim.status.reserved_for if claim.status else None) or []
+        for r in reserved:
+            if r.resource == "pods" and not r.api_group and not self._active_in_cache(ns, r.name, r.uid):
+                return False
+        if not reserved:
+            owner = controlling_pod(claim)
+            if owner is not None and not self._active_in_cache(ns, owner.name, owner.uid):
+                return False
+        return True
+
+    def _active_in_cache(self, ns: str, name: str, uid: str) -> bool:
+        pod = self._pods.get(f"{ns}/{name}")
+        if pod is None or pod.metadata.uid != uid or pod_finished(pod):
+            return False
+        return not (pod.metadata.deletion_timestamp and not (pod.spec and pod.spec.node_name))
 
     def on_template(self, obj: dict[str, Any], deleted: bool = False) -> None:
         key = obj_key(obj)
@@ -293,6 +322,10 @@ class ResourceClaimController(Controller):
         ):
             with contextlib.suppress(NotFound):
                 self.client.delete("resourceclaims", name, namespace=ns)
+
+
+def _statuses(pod: Pod) -> list[PodResourceClaimStatus]:
+    return (pod.status.resource_claim_statuses if pod.status else None) or []
 
 
 def _claims_to_create(pod: Pod, statuses: list[PodResourceClaimStatus]) -> bool:
