@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import json
 import logging
 import socket
 import ssl
@@ -117,7 +116,7 @@ def _patch_bytes(patch: Any, patch_type: str) -> tuple[bytes, str]:
         raise BadRequest(f"unknown patch type {patch_type!r}: expected one of {', '.join(patching.CONTENT_TYPES)}") from None
     if isinstance(patch, bytes):
         return patch, ctype
-    return json.dumps(patch).encode(), ctype
+    return _json_encode(patch), ctype
 
 
 # --- in-process -------------------------------------------------------------------------------------
@@ -250,7 +249,7 @@ class _HTTPWatch:
                 line = self.response.readline()
                 if not line:
                     break
-                event = json.loads(line)
+                event = _json_decode(line)
                 if event.get("type") == "ERROR":
                     status = event.get("object") or {}
                     raise errors.from_status(status, int(status.get("code") or 500))
@@ -344,7 +343,7 @@ class HTTPClient:
                 self._local.conn = None
                 if attempt:
                     raise
-        result: dict[str, Any] = json.loads(data) if data else {}
+        result: dict[str, Any] = _json_decode(data) if data else {}
         if response.status >= 400:
             raise errors.from_status(result, response.status)
         return result
@@ -372,7 +371,7 @@ class HTTPClient:
         if response.status >= 400:
             data = response.read()
             conn.close()
-            raise errors.from_status(json.loads(data) if data else {}, response.status)
+            raise errors.from_status(_json_decode(data) if data else {}, response.status)
         return _HTTPWatch(conn, response)
 
     def create(self, resource: str, body: dict[str, Any], *, namespace: str | None = None,
@@ -380,12 +379,12 @@ class HTTPClient:
         r = resource_named(resource)
         ns = namespace or _ns_name(body)[0]
         path = self._path(r, ns, name if subresource else None, subresource, {"fieldManager": self.field_manager})
-        return self._request("POST", path, json.dumps(body).encode())
+        return self._request("POST", path, _json_encode(body))
 
     def update(self, resource: str, body: dict[str, Any], *, subresource: str | None = None) -> dict[str, Any]:
         ns, name = _ns_name(body)
         path = self._path(resource_named(resource), ns, name, subresource, {"fieldManager": self.field_manager})
-        return self._request("PUT", path, json.dumps(body).encode())
+        return self._request("PUT", path, _json_encode(body))
 
     def patch(self, resource: str, name: str, patch: Any, *, namespace: str | None = None,
               subresource: str | None = None, patch_type: str = "strategic",
@@ -402,7 +401,7 @@ class HTTPClient:
         if grace_period_seconds is not None:
             body["gracePeriodSeconds"] = grace_period_seconds
         return self._request("DELETE", self._path(resource_named(resource), namespace, name),
-                             json.dumps(body).encode())
+                             _json_encode(body))
 
 
 # --- informer ---------------------------------------------------------------------------------------

@@ -84,7 +84,8 @@ class Lifecycle:
             self._thread.join(timeout=5)
 
     def _push(self, event: WatchEvent) -> bool:
-        self.idle.clear()
+        if self.idle.is_set():  # clearing takes a lock: only when it is set (rarely, under load)
+            self.idle.clear()
         self._events.put(event)
         return True
 
