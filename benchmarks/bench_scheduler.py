@@ -228,7 +228,7 @@ def run_steady(client: Client, counter: BoundCounter, in_flight: int, duration: 
 
 
 def run(workload: str, nodes: int, devices: int, pods: int, duration: float, transport: str,
-        binding_workers: int = 4, probe: bool = False) -> dict[str, Any]:
+        binding_workers: int | None = None, probe: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="kubedra-bench-") as tmp:
         server: subprocess.Popen[bytes] | None = None
         plane: ControlPlane | None = None
@@ -284,7 +284,7 @@ def run(workload: str, nodes: int, devices: int, pods: int, duration: float, tra
                 counter.informer.stop()
             assert manager.scheduler is not None
             result.update(workload=workload, nodes=nodes, devices_per_node=devices, transport=transport,
-                          binding_workers=binding_workers,
+                          binding_workers=manager.scheduler.binding_workers,
                           preallocated=pre, setup_seconds=round(setup_s, 1), informer_sync_seconds=round(sync_s, 1),
                           scheduling_attempts=manager.scheduler.attempts)
             return result
@@ -312,7 +312,8 @@ def main() -> int:
     parser.add_argument("--transport", choices=("local", "inprocess", "http"), default="local",
                         help="local: registry calls only; inprocess: + HTTPS server in this process; "
                              "http: API server in its own process (kubedra up)")
-    parser.add_argument("--binding-workers", type=int, default=4)
+    parser.add_argument("--binding-workers", type=int, default=None,
+                        help="default: the scheduler's own choice (1 in-process, 8 over HTTP)")
     parser.add_argument("--kubectl-probe", action="store_true",
                         help="template workload, inprocess/http: measure `kubectl get node` latency meanwhile")
     parser.add_argument("--probe", nargs=2, metavar=("KUBECONFIG", "OUT"), help=argparse.SUPPRESS)

@@ -49,3 +49,4 @@ def test_manager_main_tunes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, thr
     with pytest.raises(Stop):
         manager.main(["--kubeconfig", str(tmp_path / "kubeconfig")])
     assert calls == ["tune"]
+

@@ -244,3 +244,13 @@ def test_allocators_share_slice_indexes_until_the_slices_change() -> None:
     results = third.allocate(cache.nodes["n1"], [claim], None)
     assert results is not None
     assert [r.device for r in results[0].devices.results] == ["a", "b"]  # type: ignore[union-attr]
+
+
+def test_binding_workers_follow_the_transport() -> None:
+    from kubedra.controlplane.client import HTTPClient, LocalClient
+    from kubedra.controlplane.scheduler.scheduler import default_binding_workers
+
+    local = LocalClient.__new__(LocalClient)
+    remote = HTTPClient.__new__(HTTPClient)
+    assert default_binding_workers(local) == 1  # CPU-bound under one interpreter lock
+    assert default_binding_workers(remote) == 8  # network-bound: overlap the round trips

@@ -197,12 +197,25 @@ def _canonical_trie(trie: Any, fields: frozenset[Path]) -> dict | None:
         return None
 
 
+_names: dict[Path, tuple[str, ...]] = {}  # a path's FieldsV1 keys: paths recur across objects
+
+
+def _trie_names(path: Path) -> tuple[str, ...]:
+    names = _names.get(path)
+    if names is None:
+        names = tuple(f"{kind}:{value}" for kind, value in path)
+        if len(_names) >= 8 * _CACHE_LIMIT:
+            _names.clear()
+        _names[path] = names
+    return names
+
+
 def _fields_v1_trie(fields: frozenset[Path]) -> dict:
     """``to_fields_v1(fields)`` in one pass: in sorted order a member comes before its children and
     siblings arrive in key order, so dict insertion order is already the wanted order."""
     root: dict = {}
     members = []
-    for names in sorted(tuple(f"{kind}:{value}" for kind, value in path) for path in fields):
+    for names in sorted(map(_trie_names, fields)):
         node = root
         for name in names:
             child = node.get(name)
