@@ -236,7 +236,7 @@ def run(workload: str, nodes: int, devices: int, pods: int, duration: float, tra
         kubeconfig: Path | None = None
         client: Client
         if transport == "inprocess":
-            # What an in-process ``kubedra up`` would be: the HTTPS API server on its event loop
+            # What ``kubedra up --in-process`` runs: the HTTPS API server on its event loop
             # thread, the scheduler and controllers on LocalClient in the same process.
             serving = ServerThread(Config(data_dir=Path(tmp), storage="memory", port=0, history_size=200_000))
             running = serving.__enter__()
@@ -310,7 +310,7 @@ def main() -> int:
     parser.add_argument("--pods", type=int, default=5000, help="template workload: init + measured pods")
     parser.add_argument("--duration", type=float, default=10.0, help="steady-state workloads: seconds")
     parser.add_argument("--transport", choices=("local", "inprocess", "http"), default="local",
-                        help="local: registry calls only; inprocess: + HTTPS server in this process; "
+                        help="local: registry calls only; inprocess: + HTTPS server in this process (kubedra up --in-process); "
                              "http: API server in its own process (kubedra up)")
     parser.add_argument("--binding-workers", type=int, default=None,
                         help="default: the scheduler's own choice (1 in-process, 8 over HTTP)")

@@ -94,15 +94,38 @@ def _kubelet(node: str) -> Component:
                                                                "kubelet.ready").exists())
 
 
+def _in_process_apiserver_command(args: argparse.Namespace) -> list[str]:
+    data_dir = Path(args.data_dir)
+    (data_dir / "controller-manager.ready").unlink(missing_ok=True)
+    return [*_apiserver_command(args), "--controllers", "--nodes", getattr(args, "nodes", "") or "",
+            "--ready-file", str(data_dir / "controller-manager.ready")]
+
+
+# ``up --in-process``: one process serves the API and runs the scheduler and controllers.
+IN_PROCESS = Component(
+    "apiserver", _in_process_apiserver_command, lambda args: _readyz(args) and _manager_ready(args)
+)
+
+
 def _components(args: argparse.Namespace) -> list[Component]:
     """COMPONENTS plus a kubelet per node (``up --nodes``; ``down``/``status`` read them back)."""
-    nodes_file = Path(args.data_dir) / "nodes.txt"
+    data_dir = Path(args.data_dir)
+    nodes_file = data_dir / "nodes.txt"
     names = getattr(args, "nodes", None)
     if names is None:
         names = nodes_file.read_text() if nodes_file.exists() else ""
     else:
         nodes_file.write_text(names)
-    return COMPONENTS + [_kubelet(n.strip()) for n in names.split(",") if n.strip()]
+    marker = data_dir / "in-process"
+    in_process = getattr(args, "in_process", None)
+    if in_process is None:
+        in_process = marker.exists()
+    elif in_process:
+        marker.write_text("scheduler and controllers run in the apiserver process\n")
+    else:
+        marker.unlink(missing_ok=True)
+    control = [IN_PROCESS] if in_process else COMPONENTS
+    return control + [_kubelet(n.strip()) for n in names.split(",") if n.strip()]
 
 
 def _pid_file(data_dir: Path, name: str) -> Path:
@@ -398,6 +421,8 @@ def status(args: argparse.Namespace) -> int:
         print(f"no kubedra cluster is running in {data_dir} (start one with `kubedra up`)")
         return 3
     print("\n".join(_table(("COMPONENT", "PID", "STATUS"), rows)))
+    if (data_dir / "in-process").exists():
+        print("(scheduler and controllers run in the apiserver process: kubedra up --in-process)")
     print()
     if api_ready:
         try:
@@ -421,6 +446,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--storage", choices=("sqlite", "memory"), default="sqlite")
     p.add_argument("--foreground", action="store_true", help="run the API server in this process")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for readiness")
+    p.add_argument("--in-process", action="store_true",
+                   help="run the scheduler and controllers inside the API server process: higher "
+                        "scheduling throughput, slower kubectl answers under load (docs/decisions/scheduler.md)")
     p.add_argument("--nodes", default=DEFAULT_NODES,
                    help=f"nodes to run a kubelet for, comma-separated (default: {DEFAULT_NODES}; '' for none)")
     p.set_defaults(handler=up)

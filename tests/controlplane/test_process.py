@@ -30,7 +30,7 @@ def test_tune_collector_sets_thresholds(thresholds: None) -> None:
 def test_apiserver_main_tunes_before_serving(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, thresholds: None) -> None:
     calls: list[str] = []
     monkeypatch.setattr(process, "tune_collector", lambda: calls.append("tune"))
-    monkeypatch.setattr(apiserver_main, "run_forever", lambda config: calls.append("serve") or 0)
+    monkeypatch.setattr(apiserver_main, "run_forever", lambda config, companion=None: calls.append("serve") or 0)
     assert apiserver_main.main(["--data-dir", str(tmp_path), "--storage", "memory"]) == 0
     assert calls == ["tune", "serve"]
 

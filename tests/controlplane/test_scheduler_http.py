@@ -43,17 +43,26 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-def test_kubedra_up_registers_nodes_and_schedules(tmp_path: Path) -> None:
+@pytest.mark.parametrize("in_process", [False, True], ids=["separate-process", "in-process"])
+def test_kubedra_up_registers_nodes_and_schedules(tmp_path: Path, in_process: bool) -> None:
     data = tmp_path / "cluster"
     port = _free_port()
     env = {**os.environ, "KUBEDRA_DATA_DIR": str(data)}
     kubedra = [sys.executable, "-m", "kubedra"]
-    up = subprocess.run([*kubedra, "up", "--port", str(port), "--storage", "memory", "--nodes", "a,b"],
+    mode = ["--in-process"] if in_process else []
+    up = subprocess.run([*kubedra, "up", "--port", str(port), "--storage", "memory", "--nodes", "a,b", *mode],
                         env=env, capture_output=True, text=True, timeout=120)
     try:
         assert up.returncode == 0, up.stderr
         status = subprocess.run([*kubedra, "status"], env=env, capture_output=True, text=True, timeout=30)
-        assert re.search(r"controller-manager\b.*\brunning", status.stdout), status.stdout
+        assert re.search(r"apiserver\b.*\brunning, ready", status.stdout), status.stdout
+        if in_process:
+            assert "controller-manager" not in status.stdout, status.stdout
+            assert "run in the apiserver process" in status.stdout
+            assert "--controllers" in (Path(f"/proc/{(data / 'apiserver.pid').read_text().strip()}/cmdline")
+                                       .read_bytes().decode().replace("\0", " "))
+        else:
+            assert re.search(r"controller-manager\b.*\brunning", status.stdout), status.stdout
         client = HTTPClient.from_kubeconfig(data / "kubeconfig")
         nodes = {n["metadata"]["name"]: n for n in client.list("nodes")["items"]}
         assert set(nodes) == {"a", "b"}
@@ -67,3 +76,4 @@ def test_kubedra_up_registers_nodes_and_schedules(tmp_path: Path) -> None:
     finally:
         down = subprocess.run([*kubedra, "down"], env=env, capture_output=True, text=True, timeout=60)
         assert down.returncode == 0, down.stderr
+    assert "apiserver" in down.stdout and not list(data.glob("*.pid"))

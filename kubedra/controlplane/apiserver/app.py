@@ -13,6 +13,7 @@ import logging
 import signal
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,8 +126,12 @@ async def start(config: Config, plane: ControlPlane | None = None) -> Running:
     return running
 
 
-def run_forever(config: Config) -> int:
-    """Serve until SIGTERM/SIGINT (the background process of ``kubedra up``)."""
+def run_forever(config: Config, *, companion: Callable[[Running], Callable[[], None]] | None = None) -> int:
+    """Serve until SIGTERM/SIGINT (the background process of ``kubedra up``).
+
+    ``companion`` starts more components in this process once the server listens (``kubedra up
+    --in-process``: scheduler and controllers); it runs off the event loop and returns their stop.
+    """
 
     async def main() -> None:
         running = await start(config)
@@ -134,7 +139,10 @@ def run_forever(config: Config) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        stop_companion = await loop.run_in_executor(None, companion, running) if companion else None
         await stop.wait()
+        if stop_companion is not None:
+            await loop.run_in_executor(None, stop_companion)
         await running.stop()
 
     asyncio.run(main())
