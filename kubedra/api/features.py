@@ -63,7 +63,7 @@ class FeatureGateError(ValueError):
 class FeatureGates:
     """An immutable set of gate states: the 1.36 defaults plus explicit overrides."""
 
-    __slots__ = ("_states",)
+    __slots__ = ("_disabled", "_states")
 
     def __init__(self, overrides: Mapping[str, bool] | None = None) -> None:
         states = {name: spec.default for name, spec in KNOWN_GATES.items()}
@@ -78,6 +78,7 @@ class FeatureGates:
                 )
             states[name] = bool(value)
         self._states = states
+        self._disabled = frozenset(n for n, on in states.items() if not on)
 
     @classmethod
     def parse(cls, text: str, base: FeatureGates | None = None) -> FeatureGates:
@@ -102,6 +103,10 @@ class FeatureGates:
             return self._states[name]
         except KeyError:
             raise FeatureGateError(f"feature {name!r} is not registered in FeatureGates") from None
+
+    def disabled(self) -> frozenset[str]:
+        """Every gate that is off (the set is immutable, so this is computed once)."""
+        return self._disabled
 
     def overrides(self) -> dict[str, bool]:
         """Gates whose state differs from the 1.36 default."""

@@ -8,7 +8,7 @@ import pytest
 
 from kubedra.api import errors, names
 from kubedra.api.defaults import apply_defaults
-from kubedra.api.features import FeatureGateError, FeatureGates
+from kubedra.api.features import KNOWN_GATES, FeatureGateError, FeatureGates
 from kubedra.api.legacy import check_legacy
 from kubedra.api.manifest import load_path, load_text
 
@@ -167,3 +167,11 @@ def test_manifest_loading_reports_lines_and_keeps_timestamps_as_strings(tmp_path
     loaded = load_path(tmp_path)
     assert [(Path(d.source).name, d.error is None) for d in loaded] == [("b.yml", True), ("a.json", False)]
     assert loaded[1].line == 2
+
+
+def test_feature_gates_disabled_set_follows_the_states() -> None:
+    defaults = FeatureGates()
+    assert defaults.disabled() == {n for n in KNOWN_GATES if not defaults.enabled(n)}
+    off = next(n for n in KNOWN_GATES if defaults.enabled(n) and not KNOWN_GATES[n].locked)
+    changed = defaults.with_overrides(**{off: False})
+    assert off in changed.disabled() and off not in defaults.disabled()

@@ -207,7 +207,7 @@ def drop_disabled_fields(
     ``in_place=True`` drops them from ``obj`` itself (for a caller that owns it, like the API
     server with a freshly decoded body); the copy is what makes large objects expensive.
     """
-    disabled = {g for g in fg.KNOWN_GATES if not gates.enabled(g)}
+    disabled = gates.disabled()
     # The stored object is walked only if the new one has a field behind a disabled gate.
     if not disabled or not any(g in disabled for use in gated_uses(obj) for g in use.gates):
         return obj if in_place else copy_json(obj)  # nothing to drop (the common case)

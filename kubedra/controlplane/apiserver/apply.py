@@ -149,21 +149,25 @@ _json_decode = msgspec.json.decode
 
 
 def _cached_from_fields_v1(trie: Any) -> FieldSet:
-    return set(_frozen_from_fields_v1(trie))
+    return set(_decode_entry_fields(trie)[0])
 
 
-def _frozen_from_fields_v1(trie: Any) -> frozenset[Path]:
+def _decode_entry_fields(trie: Any) -> tuple[frozenset[Path], dict | None]:
+    """A stored entry's field set, and the trie itself when it is exactly what the encoder makes of
+    that set (then an unchanged entry is written back as is); one JSON encode answers both. The
+    second answer is known only while the encoder's cache holds the set."""
     try:
         key = _json_encode(trie)
     except (TypeError, ValueError, OverflowError):
-        return frozenset(from_fields_v1(trie))
+        return frozenset(from_fields_v1(trie)), None
     fields = _decoded.get(key)
     if fields is None:
         fields = frozenset(from_fields_v1(trie))  # raises before anything is cached
         if len(_decoded) >= _CACHE_LIMIT:
             _decoded.clear()
         _decoded[key] = fields
-    return fields
+    canonical = trie if isinstance(trie, dict) and _encoded.get(fields) == key else None
+    return fields, canonical
 
 
 def _cached_to_fields_v1(fields: FieldSet) -> dict:
@@ -183,18 +187,6 @@ def _cached_to_fields_v1(fields: FieldSet) -> dict:
             _decoded.clear()
         _decoded[encoded] = key
     return trie
-
-
-def _canonical_trie(trie: Any, fields: frozenset[Path]) -> dict | None:
-    """``trie`` if it is exactly what the encoder makes of ``fields`` (so writing it back equals
-    re-encoding), else None. Known only while the encoder's cache holds ``fields``."""
-    encoded = _encoded.get(fields)
-    if encoded is None or not isinstance(trie, dict):
-        return None
-    try:
-        return trie if _json_encode(trie) == encoded else None
-    except (TypeError, ValueError, OverflowError):
-        return None
 
 
 _names: dict[Path, tuple[str, ...]] = {}  # a path's FieldsV1 keys: paths recur across objects
@@ -246,14 +238,13 @@ def decode_managed_fields(obj: dict | None) -> list[ManagedFieldsEntry]:
             raise ApplyError(f'{where}.fieldsType: must be "FieldsV1"')
         trie = item.get("fieldsV1") or {}
         try:
-            fields = _cached_from_fields_v1(trie)
+            frozen, stored = _decode_entry_fields(trie)
         except FieldPathError as exc:
             raise ApplyError(f"{where}.fieldsV1: {exc}") from exc
-        frozen = frozenset(fields)
         entries.append(ManagedFieldsEntry(
             manager=item.get("manager", ""), operation=item["operation"], api_version=item.get("apiVersion", ""),
-            time=item.get("time"), fields=fields, subresource=item.get("subresource") or None,
-            stored_v1=_canonical_trie(trie, frozen), stored_fields=frozen))
+            time=item.get("time"), fields=set(frozen), subresource=item.get("subresource") or None,
+            stored_v1=stored, stored_fields=frozen))
     return entries
 
 

@@ -152,9 +152,7 @@ class ResourceClaimController(Controller):
 
     def _active_in_cache(self, ns: str, name: str, uid: str) -> bool:
         pod = self._pods.get(f"{ns}/{name}")
-        if pod is None or pod.metadata.uid != uid or pod_finished(pod):
-            return False
-        return not (pod.metadata.deletion_timestamp and not (pod.spec and pod.spec.node_name))
+        return pod is not None and _consumer_state(pod, uid) == "active"
 
     def on_template(self, obj: dict[str, Any], deleted: bool = False) -> None:
         key = obj_key(obj)
@@ -264,13 +262,7 @@ class ResourceClaimController(Controller):
                 pod = decode(Pod, self.client.get("pods", name, namespace=ns))
             except NotFound:
                 return "gone"
-        if pod.metadata.uid != uid:
-            return "gone"
-        if pod_finished(pod):
-            return "finished"
-        if pod.metadata.deletion_timestamp and not (pod.spec and pod.spec.node_name):
-            return "finished"  # deleted before it was ever scheduled: it will never run
-        return "active"
+        return _consumer_state(pod, uid)
 
     def _sync_claim(self, key: str) -> None:
         with self._lock:
@@ -322,6 +314,17 @@ class ResourceClaimController(Controller):
         ):
             with contextlib.suppress(NotFound):
                 self.client.delete("resourceclaims", name, namespace=ns)
+
+
+def _consumer_state(pod: Pod, uid: str) -> str:
+    """"active", "finished" or "gone" for the pod a reservedFor or owner entry names by ``uid``."""
+    if pod.metadata.uid != uid:
+        return "gone"
+    if pod_finished(pod):
+        return "finished"
+    if pod.metadata.deletion_timestamp and not (pod.spec and pod.spec.node_name):
+        return "finished"  # deleted before it was ever scheduled: it will never run
+    return "active"
 
 
 def _statuses(pod: Pod) -> list[PodResourceClaimStatus]:
