@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 _BY_KEY: dict[str, Resource] = {r.key: r for r in RESOURCES}
 
 NAMESPACE_CONTENT_DELAY = 2.0
+BATCH_DELAY = 0.02  # seconds the collector waits after the first event of a burst (see _run)
 
 
 class Lifecycle:
@@ -133,6 +134,9 @@ class Lifecycle:
                 continue
             if event is None:
                 break
+            # Let a burst of writes queue up and take it in one wake-up: each wake-up takes the
+            # interpreter lock from the thread serving requests. Collection may lag by this much.
+            self._stop.wait(BATCH_DELAY)
             try:
                 self._handle(event)
                 while True:  # batch: drain what is queued before the (cheaper) follow-up work
