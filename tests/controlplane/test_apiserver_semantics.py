@@ -164,3 +164,17 @@ def test_continue_pages_through_the_first_pages_snapshot(apiserver: Any) -> None
     apiserver.registry.store._compacted_rv = apiserver.registry.store.rv  # the snapshot left the history
     status, _, body = raw(apiserver, "GET", f"/api/v1/namespaces/default/configmaps?limit=2&continue={token}")
     assert status == 410 and json.loads(body)["reason"] == "Expired"
+
+
+def test_no_op_rule_ignores_only_resource_version_and_managed_field_times() -> None:
+    from kubedra.controlplane.apiserver.registry import _unchanged
+
+    base = {"kind": "Pod", "metadata": {"name": "p", "resourceVersion": "1",
+                                        "managedFields": [{"manager": "m", "time": "t1"}]}, "spec": {"a": 1}}
+    same = {"kind": "Pod", "metadata": {"name": "p", "resourceVersion": "2",
+                                        "managedFields": [{"manager": "m", "time": "t2"}]}, "spec": {"a": 1}}
+    assert _unchanged(same, base)
+    assert not _unchanged({**same, "spec": {"a": 2}}, base)
+    assert not _unchanged({**same, "status": {}}, base)  # a field present on one side only
+    assert not _unchanged({**same, "metadata": {**same["metadata"], "labels": {"x": "y"}}}, base)
+    assert _unchanged({"kind": "X"}, {"kind": "X", "metadata": {"resourceVersion": "3"}})

@@ -50,3 +50,4 @@ def test_manager_main_tunes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, thr
         manager.main(["--kubeconfig", str(tmp_path / "kubeconfig")])
     assert calls == ["tune"]
 
+

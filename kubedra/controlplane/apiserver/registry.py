@@ -525,16 +525,24 @@ class Registry:
                 self.create(namespaces, None, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
 
 
-def _without_rv(obj: dict[str, Any]) -> dict[str, Any]:
+def _meta_without_rv(obj: dict[str, Any]) -> dict[str, Any]:
     meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "resourceVersion"}
     managed = meta.get("managedFields")
     if isinstance(managed, list):
         # Field managers stamp the time of every write; a write that changes nothing else is still a no-op.
         meta["managedFields"] = [{k: v for k, v in e.items() if k != "time"} if isinstance(e, dict) else e
                                  for e in managed]
-    return {**obj, "metadata": meta}
+    return meta
+
+
+_ABSENT = object()
 
 
 def _unchanged(new: dict[str, Any], old: dict[str, Any]) -> bool:
-    """kube-apiserver's no-op rule: equal but for resourceVersion and managedFields timestamps."""
-    return _without_rv(new) == _without_rv(old)
+    """kube-apiserver's no-op rule: equal but for resourceVersion and managedFields timestamps.
+    The other top-level fields are compared first: most writes change spec or status, and then the
+    metadata copies are never built."""
+    for key in new.keys() | old.keys():
+        if key != "metadata" and new.get(key, _ABSENT) != old.get(key, _ABSENT):
+            return False
+    return _meta_without_rv(new) == _meta_without_rv(old)

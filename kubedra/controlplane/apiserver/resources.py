@@ -155,21 +155,21 @@ def resources_in(group: str, version: str) -> list[Resource]:
     return [r for r in RESOURCES if r.group == group and version in r.versions]
 
 
-_PARTS: dict[str, list[str]] = {}  # selectable field -> its path, split once (written on every commit)
-
-
 def field_value(obj: dict[str, Any], path: str) -> str:
     """The string a field selector compares against (missing = "", booleans lower-case)."""
+    return _field_text(path, _lookup(obj, path.split(".")))
+
+
+def _lookup(obj: dict[str, Any], parts: tuple[str, ...] | list[str]) -> Any:
     value: Any = obj
-    parts = _PARTS.get(path)
-    if parts is None:
-        parts = path.split(".")
-        if len(_PARTS) < 1024:
-            _PARTS[path] = parts
     for part in parts:
         if not isinstance(value, dict):
-            return ""
+            return None
         value = value.get(part)
+    return value
+
+
+def _field_text(path: str, value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -179,9 +179,16 @@ def field_value(obj: dict[str, Any], path: str) -> str:
     return str(value)
 
 
+# resource key -> (field, its path split): the store indexes every write, so the split is done once.
+_INDEX_PLANS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {}
+
+
 def index_fields(key: str, obj: dict[str, Any]) -> dict[str, str]:
     """The store's field indexer: every selectable field of the object, computed at write time."""
-    resource = _BY_PLURAL.get(key)
-    if resource is None:
-        return {}
-    return {f: field_value(obj, f) for f in resource.selectable_fields()}
+    plan = _INDEX_PLANS.get(key)
+    if plan is None:
+        resource = _BY_PLURAL.get(key)
+        if resource is None:
+            return {}
+        plan = _INDEX_PLANS[key] = tuple((f, tuple(f.split("."))) for f in resource.selectable_fields())
+    return {f: _field_text(f, _lookup(obj, parts)) for f, parts in plan}
