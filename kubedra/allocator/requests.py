@@ -132,18 +132,14 @@ class ClaimPlan:
     def fresh_constraints(self, lists: bool) -> list[Constraint]:
         """The claim's constraints, empty, for one search: built once per plan and reset on each
         call (a plan belongs to one Allocator, which runs one search at a time)."""
-        try:
-            cached, cached_lists = self._constraints
-        except AttributeError:
-            cached_lists = not lists
-            cached = []
-        if cached_lists != lists:
-            cached = self.new_constraints(lists)
-            self._constraints: tuple[list[Constraint], bool] = (cached, lists)
-            return cached
-        for constraint in cached:
+        cached: tuple[list[Constraint], bool] | None = getattr(self, "_constraints", None)
+        if cached is None or cached[1] != lists:
+            built = self.new_constraints(lists)
+            self._constraints = (built, lists)
+            return built
+        for constraint in cached[0]:
             constraint.reset()
-        return cached
+        return cached[0]
 
 
 class _Fatal(Exception):

@@ -40,28 +40,20 @@ def _copy(values: list[str] | None) -> list[str] | None:
 
 def device_result(pick: Pick, binding: bool) -> DeviceRequestAllocationResult:
     rd, dev = pick.request, pick.device
-    did = dev.id
-    if rd.admin or rd.tolerations or pick.share_id is not None or pick.consumed:
-        tolerations = [msgspec.structs.replace(t) for t in rd.tolerations] if rd.tolerations else None
-        result = DeviceRequestAllocationResult(
-            request=rd.full_name,
-            driver=did.driver,
-            pool=did.pool,
-            device=dev.name,
-            admin_access=True if rd.admin else None,
-            tolerations=tolerations,
-            share_id=pick.share_id,
-            consumed_capacity={k: v.canonical() for k, v in pick.consumed.items()} if pick.consumed else None,  # type: ignore[misc]
-        )
-    else:  # the common case, built with only the fields it sets (once per device picked)
-        result = DeviceRequestAllocationResult(
-            request=rd.full_name, driver=did.driver, pool=did.pool, device=dev.name
-        )
+    tolerations = [msgspec.structs.replace(t) for t in rd.tolerations] if rd.tolerations else None
+    result = DeviceRequestAllocationResult(
+        request=rd.full_name,
+        driver=dev.id.driver,
+        pool=dev.id.pool,
+        device=dev.name,
+        admin_access=True if rd.admin else None,
+        tolerations=tolerations,
+        share_id=pick.share_id,
+        consumed_capacity={k: v.canonical() for k, v in pick.consumed.items()} if pick.consumed else None,  # type: ignore[misc]
+    )
     if binding:
-        if dev.binding_conditions is not None:
-            result.binding_conditions = list(dev.binding_conditions)
-        if dev.binding_failure_conditions is not None:
-            result.binding_failure_conditions = list(dev.binding_failure_conditions)
+        result.binding_conditions = _copy(dev.binding_conditions)
+        result.binding_failure_conditions = _copy(dev.binding_failure_conditions)
     return result
 
 

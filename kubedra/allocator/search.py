@@ -61,6 +61,16 @@ def _features_key(features: Features) -> str:
     return key
 
 
+def _add_to_constraints(constraints: list[Constraint], base: str, sub: str, dev: PreparedDevice) -> bool:
+    """Add ``dev`` to every constraint or to none: on the first refusal the earlier ones let go."""
+    for i, constraint in enumerate(constraints):
+        if not constraint.add(base, sub, dev):
+            for earlier in constraints[:i]:
+                earlier.remove(base, sub, dev)
+            return False
+    return True
+
+
 class _SliceIndex:
     """Read-only indexes of one slice set, shared by every allocator built over that set."""
 
@@ -418,14 +428,7 @@ class Search:
                     if memo is None:
                         memo = prepared.selector_results.get(signature)
                     if fast and dev.plain and did not in aggregated:
-                        added = 0
-                        for constraint in constraints:
-                            if not constraint.add(base, sub, dev):
-                                break
-                            added += 1
-                        if added < len(constraints):
-                            for constraint in constraints[:added]:
-                                constraint.remove(base, sub, dev)
+                        if constraints and not _add_to_constraints(constraints, base, sub, dev):
                             continue
                         allocating[did] = {ci}
                         count = len(picks)
@@ -485,20 +488,15 @@ class Search:
                 self.counters.release(pool, dev)
             return None
         constraints = self.constraints[ci]
-        if constraints:
-            base, sub = rd.base, rd.sub
-            for i, constraint in enumerate(constraints):
-                if not constraint.add(base, sub, dev):
-                    if must:
-                        raise AllocationError(
-                            f"claim {self.plans[ci].display}, request {rd.name}: cannot add device {did} "
-                            "because a claim constraint would not be satisfied"
-                        )
-                    for earlier in constraints[:i]:
-                        earlier.remove(base, sub, dev)
-                    if took_counters:
-                        self.counters.release(pool, dev)
-                    return None
+        if constraints and not _add_to_constraints(constraints, rd.base, rd.sub, dev):
+            if must:
+                raise AllocationError(
+                    f"claim {self.plans[ci].display}, request {rd.name}: cannot add device {did} "
+                    "because a claim constraint would not be satisfied"
+                )
+            if took_counters:
+                self.counters.release(pool, dev)
+            return None
         share_id: str | None = None
         consumed: dict[str, Quantity] | None = None
         if features.consumable_capacity:

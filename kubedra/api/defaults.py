@@ -7,17 +7,27 @@ and the conformance fixtures rely on inputs staying exactly as given.
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 ALLOCATION_MODE_EXACT_COUNT = "ExactCount"
 TOLERATION_OPERATOR_EQUAL = "Equal"
 
 
-def now_rfc3339() -> str:
-    """The current time truncated to seconds, as Kubernetes writes ``metav1.Time``."""
-    return datetime.now(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+_STAMP: list[tuple[int, str]] = [(-1, "")]  # the last (second, text): several writes per second share it
+
+
+def now_rfc3339(delta_seconds: int = 0) -> str:
+    """The current time plus ``delta_seconds``, truncated to seconds, as Kubernetes writes
+    ``metav1.Time``. The text is formatted once per second: the API server stamps every write."""
+    second = int(time.time()) + delta_seconds
+    last = _STAMP[0]
+    if last[0] == second:
+        return last[1]
+    text = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
+    _STAMP[0] = (second, text)
+    return text
 
 
 def copy_json(value: Any) -> Any:

@@ -12,10 +12,11 @@ from typing import Any
 
 import yaml
 
+from kubedra.api.defaults import now_rfc3339
 from kubedra.controlplane.apiserver import admission, errors
 from kubedra.controlplane.apiserver import apply as apply_mod
 from kubedra.controlplane.apiserver import patch as patch_mod
-from kubedra.controlplane.apiserver.registry import Registry, WriteOptions, now_rfc3339
+from kubedra.controlplane.apiserver.registry import Registry, WriteOptions
 from kubedra.controlplane.apiserver.resources import Resource
 from kubedra.controlplane.store import StoredObject
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import random
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import Any
 
 import msgspec
 
+from kubedra.api.defaults import now_rfc3339
 from kubedra.api.features import FeatureGates
 from kubedra.controlplane.apiserver import admission, errors
 from kubedra.controlplane.apiserver.listwatch import (
@@ -62,18 +62,6 @@ def new_uid() -> str:
     return str(uuid.UUID(int=_RANDOM.getrandbits(128), version=4))
 
 
-_STAMP: list[tuple[int, str]] = [(-1, "")]  # the last (second, text): several writes per second share it
-
-
-def now_rfc3339(delta_seconds: int = 0) -> str:
-    """The current time plus ``delta_seconds``, to the second, as ``metav1.Time`` is written."""
-    second = int(time.time()) + delta_seconds
-    last = _STAMP[0]
-    if last[0] == second:
-        return last[1]
-    text = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
-    _STAMP[0] = (second, text)
-    return text
 
 
 def _meta(obj: dict[str, Any]) -> dict[str, Any]:

@@ -11,13 +11,13 @@ claim, and a restart in the middle of a write, safe.
 from __future__ import annotations
 
 import contextlib
-import datetime
 import logging
 
 import msgspec
 
 from kubedra.api.codec import decode, to_dict
 from kubedra.api.core import Node, Pod
+from kubedra.api.defaults import now_rfc3339
 from kubedra.api.resource import DELETE_PROTECTION_FINALIZER, ResourceClaim, ResourceClaimStatus
 from kubedra.controlplane.client import Client, Conflict, NotFound
 from kubedra.controlplane.scheduler.cycle import ClaimUpdate, consumer_ref
@@ -31,10 +31,6 @@ CONFLICT_RETRIES = 16
 
 class BindError(Exception):
     """The decision cannot be applied (claim gone/replaced/allocated elsewhere, pod gone)."""
-
-
-def now_rfc3339() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Binder:

@@ -188,10 +188,8 @@ class SchedulingQueue:
                 continue
             heapq.heappush(self._backoff, (entry.backoff_until, next(self._seq), key))
 
-    def move(self, keys: set[str] | list[str]) -> bool:
-        """A cluster change that can only help these pods (queueing hint): retry just them.
-        True if one of them is now waiting to be tried again (worth waking the scheduler)."""
-        requeued = False
+    def move(self, keys: set[str] | list[str]) -> None:
+        """A cluster change that can only help these pods (queueing hint): retry just them."""
         for key in keys:
             entry = self._pods.get(key)
             if entry is None:
@@ -202,8 +200,6 @@ class SchedulingQueue:
                 self._unschedulable.discard(key)
                 self._gated.discard(key)
                 heapq.heappush(self._backoff, (entry.backoff_until, next(self._seq), key))
-                requeued = True
-        return requeued
 
     def pod_changed(self, key: str) -> None:
         """The pod itself changed in a way that may help (claims created, spec edited): retry it."""

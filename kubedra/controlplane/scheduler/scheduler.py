@@ -346,10 +346,10 @@ class Scheduler:
                         ck = claim_key(update.claim)
                         self._in_flight.discard(ck)
                         # Pods sharing the claim waited for this write; the informer event may
-                        # already have come and gone, so wake them here (and only then: a wake-up
-                        # per bound pod is a thread switch per pod for nothing).
-                        if self.queue.move(self._pods_by_claim.get(ck, set())):
-                            self._lock.notify_all()
+                        # already have come and gone, so retry them here.
+                        before = self.queue.ready_at()
+                        self.queue.move(self._pods_by_claim.get(ck, set()))
+                        self._wake_if_sooner(before)
             if self.features.device_binding_and_status and any(map(has_binding_conditions, confirmed_claims)):
                 self._wait_for_binding_conditions(key, pod, decision, written, extra, confirmed_claims)
                 return
